@@ -1,0 +1,1535 @@
+//! The heart: `decide(release, command, context) -> events or refusal`, and `plan` for new releases.
+//!
+//! Every rule of the spec that can refuse a command is checked here, against the policy, the
+//! actor's roles, the time passed in and the facts about other releases ([`World`]). A refusal
+//! lists every rule that failed, each with what would satisfy it.
+
+use jiff::Timestamp;
+use semver::Version;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::calendar::{self, WindowStatus, next_slot};
+use crate::event::Event;
+use crate::gates::{GatePhase, phase_status};
+use crate::policy::Policy;
+use crate::refusal::{Reason, Refusal, Rule};
+use crate::release::{Environment, GoNoGo, ManualChecklistItem, ReleaseStatus, ReleaseType};
+use crate::roles::{Action, Actor, Role};
+use crate::state::{ActionItem, Release, Severity, minutes_between, plus_hours};
+use crate::version::{self, release_candidate};
+
+/// Facts about other releases that some rules need.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct World {
+    /// The highest version planned or released so far (cancelled ones excluded).
+    pub latest_version: Option<Version>,
+    /// The version live in production.
+    pub production_version: Option<Version>,
+    /// The version live in production before the current one (the rollback target).
+    pub previous_production_version: Option<Version>,
+    /// A deployment or rollback running for another release: its version.
+    pub other_run_in_progress: Option<Version>,
+}
+
+/// What `decide` reads besides the release and the command.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// The policy.
+    pub policy: &'a Policy,
+    /// Now. The core never reads the clock.
+    pub now: Timestamp,
+    /// Who is acting.
+    pub actor: &'a Actor,
+    /// Facts about other releases.
+    pub world: &'a World,
+}
+
+/// A command on an existing release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Move the planned deployment.
+    Reschedule {
+        /// The new deployment time.
+        planned_date: Timestamp,
+        /// Why.
+        reason: String,
+    },
+    /// Code freeze: create the release branch and the first candidate.
+    Freeze,
+    /// Cut the next release candidate.
+    CutReleaseCandidate,
+    /// Record a gate result.
+    RecordGate {
+        /// Phase.
+        phase: GatePhase,
+        /// Gate name.
+        gate: String,
+        /// Passed or failed.
+        passed: bool,
+        /// Why it failed (required when it did).
+        reason: Option<String>,
+    },
+    /// Override a gate (engineering lead, with a justification).
+    OverrideGate {
+        /// Phase.
+        phase: GatePhase,
+        /// Gate name.
+        gate: String,
+        /// The documented justification.
+        justification: String,
+    },
+    /// Report a bug.
+    ReportBug {
+        /// Tracker ID.
+        bug_id: String,
+        /// 1-4.
+        severity: Severity,
+        /// Summary.
+        title: String,
+        /// Known workaround.
+        workaround: Option<String>,
+    },
+    /// Resolve a bug.
+    ResolveBug {
+        /// Tracker ID.
+        bug_id: String,
+    },
+    /// Approve in a role.
+    Approve {
+        /// The role.
+        role: Role,
+    },
+    /// Record a major release's stakeholder review.
+    StakeholderReview {
+        /// Notes.
+        notes: String,
+    },
+    /// Vote in the Go/No-Go decision.
+    GoNoGo {
+        /// The voter's role.
+        role: Role,
+        /// go or no-go.
+        vote: GoNoGo,
+        /// Notes.
+        notes: Option<String>,
+    },
+    /// Tick a checklist item.
+    MarkChecklist {
+        /// The item.
+        item: ManualChecklistItem,
+    },
+    /// Start a deployment.
+    StartDeployment {
+        /// Where.
+        environment: Environment,
+        /// Justification for deploying outside the window (engineering lead).
+        override_window: Option<String>,
+    },
+    /// The running deployment finished.
+    CompleteDeployment,
+    /// The running deployment failed.
+    FailDeployment {
+        /// Why (`smoke_tests_failed`, `interrupted`).
+        reason: String,
+    },
+    /// Start rolling production back.
+    StartRollback {
+        /// Why.
+        reason: String,
+        /// The version to return to; the previous production version if not given.
+        to_version: Option<Version>,
+    },
+    /// The running rollback finished.
+    CompleteRollback,
+    /// The running rollback failed.
+    FailRollback {
+        /// Why.
+        reason: String,
+    },
+    /// Mark an action item done.
+    CompleteActionItem {
+        /// Its kind.
+        kind: String,
+        /// Notes or a link.
+        notes: Option<String>,
+    },
+    /// Cancel the release.
+    Cancel {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Decides a command on a release: the events it yields, or why it is refused.
+pub fn decide(release: &Release, command: &Command, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    match command {
+        Command::Reschedule {
+            planned_date,
+            reason,
+        } => reschedule(release, *planned_date, reason, ctx),
+        Command::Freeze => freeze(release, ctx),
+        Command::CutReleaseCandidate => cut_candidate(release, ctx),
+        Command::RecordGate {
+            phase,
+            gate,
+            passed,
+            reason,
+        } => record_gate(release, *phase, gate, *passed, reason.as_deref(), ctx),
+        Command::OverrideGate {
+            phase,
+            gate,
+            justification,
+        } => override_gate(release, *phase, gate, justification, ctx),
+        Command::ReportBug {
+            bug_id,
+            severity,
+            title,
+            workaround,
+        } => report_bug(release, bug_id, *severity, title, workaround, ctx),
+        Command::ResolveBug { bug_id } => resolve_bug(release, bug_id, ctx),
+        Command::Approve { role } => approve(release, *role, ctx),
+        Command::StakeholderReview { notes } => stakeholder_review(release, notes, ctx),
+        Command::GoNoGo { role, vote, notes } => go_no_go(release, *role, *vote, notes, ctx),
+        Command::MarkChecklist { item } => mark_checklist(release, *item, ctx),
+        Command::StartDeployment {
+            environment: Environment::Staging,
+            ..
+        } => start_staging(release, ctx),
+        Command::StartDeployment {
+            environment: Environment::Production,
+            override_window,
+        } => start_production(release, override_window.as_deref(), ctx),
+        Command::CompleteDeployment => complete_deployment(release, ctx),
+        Command::FailDeployment { reason } => fail_deployment(release, reason, ctx),
+        Command::StartRollback { reason, to_version } => {
+            start_rollback(release, reason, to_version.as_ref(), ctx)
+        }
+        Command::CompleteRollback => complete_rollback(release, ctx),
+        Command::FailRollback { reason } => fail_rollback(release, reason, ctx),
+        Command::CompleteActionItem { kind, notes } => {
+            complete_action_item(release, kind, notes, ctx)
+        }
+        Command::Cancel { reason } => cancel(release, reason, ctx),
+    }
+}
+
+/// A request to plan a release (or start a hotfix).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRelease {
+    /// ID for the new release (IDs are made at the edge, not in the core).
+    pub release_id: Uuid,
+    /// ID for its checklist.
+    pub checklist_id: Uuid,
+    /// The type.
+    pub release_type: ReleaseType,
+    /// The version; proposed from the latest (or, for a hotfix, production) version if not given.
+    pub version: Option<Version>,
+    /// The deployment time; proposed from the cadence if not given.
+    pub planned_date: Option<Timestamp>,
+    /// A hotfix's title (its branch's description).
+    pub title: Option<String>,
+}
+
+/// Plans a release: proposes version and dates from the policy and checks every planning rule.
+pub fn plan(cmd: &PlanRelease, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    let hotfix = cmd.release_type == ReleaseType::Hotfix;
+    let action = if hotfix {
+        Action::CreateHotfixBranch
+    } else {
+        Action::PlanRelease
+    };
+    ctx.actor.require(action)?;
+    let title = cmd
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    if hotfix && title.is_none() {
+        return Err(Refusal::one(
+            Rule::Input,
+            "a hotfix needs a title",
+            "give a short description, e.g. --title \"critical score fix\"",
+        ));
+    }
+    let version = plan_version(cmd, ctx)?;
+    let (planned_date, code_freeze_date) = plan_dates(cmd, ctx)?;
+    let branch = if hotfix {
+        version::hotfix_branch(&version, title.unwrap_or_default())
+    } else {
+        version::release_branch(&version)
+    };
+    Ok(vec![Event::ReleasePlanned {
+        release_id: cmd.release_id,
+        checklist_id: cmd.checklist_id,
+        version,
+        release_type: cmd.release_type,
+        planned_date,
+        code_freeze_date,
+        title: title.map(str::to_string),
+        branch,
+        created_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
+}
+
+fn plan_version(cmd: &PlanRelease, ctx: &Context) -> Result<Version, Refusal> {
+    let hotfix = cmd.release_type == ReleaseType::Hotfix;
+    let base = if hotfix {
+        ctx.world.production_version.as_ref()
+    } else {
+        ctx.world.latest_version.as_ref()
+    };
+    let version = match (&cmd.version, base) {
+        (Some(v), _) => v.clone(),
+        (None, Some(base)) => version::next_version(base, cmd.release_type),
+        (None, None) => {
+            let what = if hotfix {
+                "nothing is deployed to production yet, so a hotfix has no version to fix"
+            } else {
+                "this is the first release, so there is no version to count from"
+            };
+            return Err(Refusal::one(
+                Rule::Version,
+                what,
+                "give the version explicitly, e.g. --version 1.0.0",
+            ));
+        }
+    };
+    if !version.pre.is_empty() || !version.build.is_empty() {
+        return Err(Refusal::one(
+            Rule::Version,
+            format!("{version} is a pre-release or carries build metadata"),
+            "plan the final version (1.3.0); release candidates are cut from it at code freeze",
+        ));
+    }
+    if let Some(base) = base {
+        version::ensure_forward(base, &version)
+            .map_err(|e| Refusal::one(Rule::Version, e.to_string(), "choose a greater version"))?;
+    }
+    Ok(version)
+}
+
+fn plan_dates(cmd: &PlanRelease, ctx: &Context) -> Result<(Timestamp, Timestamp), Refusal> {
+    if cmd.release_type == ReleaseType::Hotfix {
+        let at = cmd.planned_date.unwrap_or(ctx.now);
+        return Ok((at, ctx.now));
+    }
+    let planned = match cmd.planned_date {
+        Some(at) => at,
+        None => propose_date(cmd.release_type, ctx)?,
+    };
+    check_lead_time(cmd.release_type, ctx.now, planned, ctx)?;
+    check_planned_window(cmd.release_type, planned, ctx)?;
+    let local = planned.to_zoned(ctx.policy.tz().clone());
+    let freeze = calendar::milestones(ctx.policy, cmd.release_type, local.date(), local, None)
+        .code_freeze
+        .timestamp()
+        .max(ctx.now);
+    Ok((planned, freeze))
+}
+
+/// The next deployment of the type's train whose full lead time is still ahead; without a train,
+/// the first allowed slot after the minimum lead time.
+fn propose_date(release_type: ReleaseType, ctx: &Context) -> Result<Timestamp, Refusal> {
+    let lead = lead_days(release_type, ctx.policy);
+    let earliest = plus_hours(ctx.now, lead * 24);
+    let from = earliest.to_zoned(ctx.policy.tz().clone()).date();
+    let to = from
+        .checked_add(jiff::Span::new().days(400))
+        .unwrap_or(from);
+    let train = calendar::release_calendar(ctx.policy, from, to)
+        .into_iter()
+        .filter(|r| r.release_type == release_type)
+        .map(|r| r.deploy.timestamp())
+        .find(|t| *t >= earliest);
+    train
+        .or_else(|| next_slot(ctx.policy, earliest, release_type).map(|s| s.start.timestamp()))
+        .ok_or_else(|| {
+            Refusal::one(
+                Rule::Cadence,
+                format!("no deployment slot for a {release_type} release within a year"),
+                "check the policy's windows and blackouts, or give --date",
+            )
+        })
+}
+
+fn lead_days(release_type: ReleaseType, policy: &Policy) -> u32 {
+    match release_type {
+        ReleaseType::Hotfix => 0,
+        other => calendar::cadence_of(policy, other).lead_days_min,
+    }
+}
+
+fn check_lead_time(
+    release_type: ReleaseType,
+    from: Timestamp,
+    planned: Timestamp,
+    ctx: &Context,
+) -> Result<(), Refusal> {
+    let lead = lead_days(release_type, ctx.policy);
+    let earliest = plus_hours(from, lead * 24);
+    if planned >= earliest {
+        return Ok(());
+    }
+    let suggestion = next_slot(ctx.policy, earliest, release_type)
+        .map(|s| {
+            format!(
+                "plan it for {} or later",
+                s.start.strftime("%a %Y-%m-%d %H:%M %Z")
+            )
+        })
+        .unwrap_or_else(|| "plan it later".into());
+    Err(Refusal::one(
+        Rule::LeadTime,
+        format!(
+            "a {release_type} release needs at least {lead} days from code freeze to deployment; {} is too soon",
+            local_text(planned, ctx)
+        ),
+        suggestion,
+    ))
+}
+
+fn check_planned_window(
+    release_type: ReleaseType,
+    planned: Timestamp,
+    ctx: &Context,
+) -> Result<(), Refusal> {
+    let verdict = calendar::check_window(ctx.policy, planned, release_type);
+    if verdict.may_start() {
+        return Ok(());
+    }
+    let why: Vec<String> = verdict.blocking().map(|f| f.message.clone()).collect();
+    let suggestion = next_slot(ctx.policy, planned, release_type)
+        .map(|s| {
+            format!(
+                "the next allowed slot is {}",
+                s.start.strftime("%a %Y-%m-%d %H:%M %Z")
+            )
+        })
+        .unwrap_or_else(|| "choose another time".into());
+    Err(Refusal::one(
+        Rule::DeploymentWindow,
+        format!(
+            "{} is blocked: {}",
+            local_text(planned, ctx),
+            why.join("; ")
+        ),
+        suggestion,
+    ))
+}
+
+fn local_text(at: Timestamp, ctx: &Context) -> String {
+    at.to_zoned(ctx.policy.tz().clone())
+        .strftime("%a %Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+fn require_status(release: &Release, allowed: &[ReleaseStatus], doing: &str) -> Result<(), Reason> {
+    if allowed.contains(&release.status()) {
+        return Ok(());
+    }
+    let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+    Err(Reason::new(
+        Rule::StatusTransition,
+        format!("cannot {doing}: the release is {}", release.status()),
+        format!(
+            "{doing} is possible when the release is {}",
+            names.join(" or ")
+        ),
+    ))
+}
+
+fn require_text(value: &str, what: &str, example: &str) -> Result<(), Reason> {
+    if value.trim().is_empty() {
+        return Err(Reason::new(
+            Rule::Input,
+            format!("{what} is empty"),
+            format!("give {what}, e.g. {example}"),
+        ));
+    }
+    Ok(())
+}
+
+fn reschedule(
+    release: &Release,
+    planned: Timestamp,
+    reason: &str,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::RescheduleRelease)?;
+    require_status(
+        release,
+        &[ReleaseStatus::Planned, ReleaseStatus::Staging],
+        "reschedule",
+    )?;
+    require_text(reason, "a reason", "\"waiting on a payment provider fix\"")?;
+    if release.release_type() != ReleaseType::Hotfix {
+        let from = if release.checklist.code_freeze_complete {
+            release.record.code_freeze_date
+        } else {
+            ctx.now
+        };
+        check_lead_time(release.release_type(), from, planned, ctx)?;
+        check_planned_window(release.release_type(), planned, ctx)?;
+    }
+    Ok(vec![Event::ReleaseRescheduled {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        planned_date: planned,
+        previous_planned_date: release.record.planned_date,
+        reason: reason.trim().to_string(),
+        requested_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
+}
+
+fn freeze(release: &Release, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::CreateReleaseBranch)?;
+    require_status(release, &[ReleaseStatus::Planned], "freeze code")?;
+    if release.checklist.code_freeze_complete {
+        return Err(Refusal::one(
+            Rule::AlreadyRecorded,
+            format!("code is already frozen on {}", release.branch),
+            "cut a further release candidate instead",
+        ));
+    }
+    if release.release_type() != ReleaseType::Hotfix {
+        check_lead_time(
+            release.release_type(),
+            ctx.now,
+            release.record.planned_date,
+            ctx,
+        )
+        .map_err(|mut refusal| {
+            for reason in &mut refusal.reasons {
+                reason.satisfy = format!(
+                    "reschedule the release first ({}); freezing now leaves too little time",
+                    reason.satisfy
+                );
+            }
+            refusal
+        })?;
+    }
+    Ok(vec![Event::CodeFreezeStarted {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        release_branch: release.branch.clone(),
+        release_candidate: release_candidate(&release.record.version, 1),
+        frozen_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
+}
+
+fn cut_candidate(release: &Release, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::CutReleaseCandidate)?;
+    require_status(
+        release,
+        &[
+            ReleaseStatus::Planned,
+            ReleaseStatus::Staging,
+            ReleaseStatus::RolledBack,
+        ],
+        "cut a release candidate",
+    )?;
+    require_frozen(release)?;
+    Ok(vec![Event::ReleaseCandidateCut {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        release_candidate: release_candidate(
+            &release.record.version,
+            release.release_candidate + 1,
+        ),
+        cut_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
+}
+
+fn require_frozen(release: &Release) -> Result<(), Reason> {
+    if release.checklist.code_freeze_complete || release.release_type() == ReleaseType::Hotfix {
+        return Ok(());
+    }
+    Err(Reason::new(
+        Rule::CodeFreeze,
+        "code is not frozen yet",
+        format!(
+            "freeze code first (creates {} and the first release candidate)",
+            release.branch
+        ),
+    ))
+}
+
+/// The gate spec of `phase` named `gate`, refusing unknown phases and names.
+fn known_gate(
+    release: &Release,
+    phase: GatePhase,
+    gate: &str,
+    ctx: &Context,
+) -> Result<(), Reason> {
+    if !GatePhase::for_type(release.release_type()).contains(&phase) {
+        let phases: Vec<&str> = GatePhase::for_type(release.release_type())
+            .iter()
+            .map(|p| p.as_str())
+            .collect();
+        return Err(Reason::new(
+            Rule::QualityGate,
+            format!("a {} release has no {phase} gates", release.release_type()),
+            format!("its phases are {}", phases.join(", ")),
+        ));
+    }
+    let gates = ctx.policy.gates.of(phase);
+    if gates.iter().any(|g| g.name == gate) {
+        return Ok(());
+    }
+    let names: Vec<&str> = gates.iter().map(|g| g.name.as_str()).collect();
+    Err(Reason::new(
+        Rule::QualityGate,
+        format!("`{gate}` is not a gate of phase {phase}"),
+        format!("the {phase} gates are {}", names.join(", ")),
+    ))
+}
+
+fn record_gate(
+    release: &Release,
+    phase: GatePhase,
+    gate: &str,
+    passed: bool,
+    reason: Option<&str>,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::RecordGateResult)?;
+    known_gate(release, phase, gate, ctx)?;
+    require_status(
+        release,
+        phase.recordable_in(),
+        &format!("record {phase} gates"),
+    )?;
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if !passed && reason.is_none() {
+        return Err(Refusal::one(
+            Rule::Input,
+            "a failed gate needs a failure reason",
+            "give the reason, e.g. --reason api_response_time_exceeded",
+        ));
+    }
+    if passed && gate == "no_open_sev1_sev2_bugs" {
+        check_no_blocking_bugs(release, ctx)?;
+    }
+    let base = (release.record.release_id, release.record.version.clone());
+    let event = if passed {
+        Event::QualityGatePassed {
+            release_id: base.0,
+            version: base.1,
+            gate_phase: phase,
+            gate_name: gate.to_string(),
+            validated_by: ctx.actor.id.clone(),
+            timestamp: ctx.now,
+        }
+    } else {
+        Event::QualityGateFailed {
+            release_id: base.0,
+            version: base.1,
+            gate_phase: phase,
+            gate_name: gate.to_string(),
+            failure_reason: reason.unwrap_or_default().to_string(),
+            validated_by: ctx.actor.id.clone(),
+            timestamp: ctx.now,
+        }
+    };
+    Ok(with_phase_completion(release, vec![event], ctx))
+}
+
+/// Appends `quality_gates_phase_passed` for each phase the events complete.
+fn with_phase_completion(release: &Release, mut events: Vec<Event>, ctx: &Context) -> Vec<Event> {
+    let mut after = release.clone();
+    for event in &events {
+        after.apply(event);
+    }
+    let mut completed = Vec::new();
+    for phase in GatePhase::for_type(release.release_type()) {
+        let before = phase_status(ctx.policy, *phase, &release.gates).passed();
+        let now = phase_status(ctx.policy, *phase, &after.gates).passed();
+        if now && !before {
+            completed.push(Event::QualityGatesPhasePassed {
+                release_id: release.record.release_id,
+                version: release.record.version.clone(),
+                gate_phase: *phase,
+                timestamp: ctx.now,
+            });
+        }
+    }
+    events.extend(completed);
+    events
+}
+
+fn override_gate(
+    release: &Release,
+    phase: GatePhase,
+    gate: &str,
+    justification: &str,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    ctx.actor
+        .require(Action::OverrideQualityGate)
+        .map_err(|mut reason| {
+            reason.rule = Rule::GateOverride;
+            reason
+        })?;
+    known_gate(release, phase, gate, ctx)?;
+    require_status(
+        release,
+        phase.recordable_in(),
+        &format!("override {phase} gates"),
+    )?;
+    if justification.trim().len() < 10 {
+        return Err(Refusal::one(
+            Rule::GateOverride,
+            "overriding a quality gate needs a documented justification",
+            "write why the gate may be skipped (at least 10 characters)",
+        ));
+    }
+    let event = Event::QualityGateOverridden {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        gate_phase: phase,
+        gate_name: gate.to_string(),
+        justification: justification.trim().to_string(),
+        overridden_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    };
+    Ok(with_phase_completion(release, vec![event], ctx))
+}
+
+fn report_bug(
+    release: &Release,
+    bug_id: &str,
+    severity: Severity,
+    title: &str,
+    workaround: &Option<String>,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::ReportBug)?;
+    require_text(bug_id, "a bug ID", "MLC-1234")?;
+    require_text(title, "a title", "\"scores not saved on Safari\"")?;
+    if release.bugs.iter().any(|b| b.bug_id == bug_id.trim()) {
+        return Err(Refusal::one(
+            Rule::AlreadyRecorded,
+            format!("bug {bug_id} is already reported on this release"),
+            "resolve it, or report a different bug ID",
+        ));
+    }
+    Ok(vec![Event::BugReported {
+        release_id: release.record.release_id,
+        bug_id: bug_id.trim().to_string(),
+        severity,
+        title: title.trim().to_string(),
+        workaround: workaround
+            .as_deref()
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_string),
+        reported_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
+}
+
+fn resolve_bug(release: &Release, bug_id: &str, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::ResolveBug)?;
+    let open = release.bugs.iter().any(|b| b.bug_id == bug_id && b.open);
+    if !open {
+        return Err(Refusal::one(
+            Rule::Input,
+            format!("no open bug {bug_id} on this release"),
+            "name an open bug of the release",
+        ));
+    }
+    Ok(vec![Event::BugResolved {
+        release_id: release.record.release_id,
+        bug_id: bug_id.to_string(),
+        resolved_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
+}
+
+fn check_no_blocking_bugs(release: &Release, ctx: &Context) -> Result<(), Reason> {
+    let severity = &ctx.policy.severity;
+    let blocking = release.blocking_bugs(
+        severity.sev1_blocks,
+        severity.sev2_blocks_without_workaround,
+    );
+    if blocking.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = blocking
+        .iter()
+        .map(|b| format!("{} ({}: {})", b.bug_id, b.severity, b.title))
+        .collect();
+    Err(Reason::new(
+        Rule::BlockingBug,
+        format!("open blocking bugs: {}", list.join(", ")),
+        "resolve them; a Severity 2 bug stops blocking once a workaround is recorded",
+    ))
+}
+
+/// Where the approval matrix stands for a release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApprovalStatus {
+    /// Required roles that have not approved.
+    pub missing_required: Vec<Role>,
+    /// Distinct approvals so far.
+    pub count: u32,
+    /// Approvals needed.
+    pub minimum: u32,
+    /// A stakeholder review is needed and missing.
+    pub stakeholder_review_missing: bool,
+}
+
+impl ApprovalStatus {
+    /// The matrix is satisfied.
+    pub fn satisfied(&self) -> bool {
+        self.missing_required.is_empty()
+            && self.count >= self.minimum
+            && !self.stakeholder_review_missing
+    }
+
+    /// The reasons it is not.
+    pub fn reasons(&self, release_type: ReleaseType) -> Vec<Reason> {
+        let mut reasons = Vec::new();
+        if !self.missing_required.is_empty() || self.count < self.minimum {
+            let missing: Vec<&str> = self.missing_required.iter().map(|r| r.as_str()).collect();
+            let detail = if missing.is_empty() {
+                String::new()
+            } else {
+                format!("; missing {}", missing.join(", "))
+            };
+            reasons.push(Reason::new(
+                Rule::ApprovalMatrix,
+                format!(
+                    "{release_type} needs {} of its approvals, has {}{detail}",
+                    self.minimum, self.count
+                ),
+                "each missing role approves with `greenlight approve VERSION --role ROLE`",
+            ));
+        }
+        if self.stakeholder_review_missing {
+            reasons.push(Reason::new(
+                Rule::StakeholderReview,
+                format!(
+                    "a {release_type} release needs a stakeholder review besides its approvals"
+                ),
+                "the product owner or engineering lead records the stakeholder review",
+            ));
+        }
+        reasons
+    }
+}
+
+/// Where the approval matrix stands for `release`.
+pub fn approval_status(release: &Release, policy: &Policy) -> ApprovalStatus {
+    let rule = policy.approvals.of(release.release_type());
+    let approved = |role: &Role| release.approvals.iter().any(|a| a.role == *role);
+    let counted = rule
+        .required
+        .iter()
+        .chain(rule.optional.iter())
+        .filter(|r| approved(r))
+        .count();
+    ApprovalStatus {
+        missing_required: rule
+            .required
+            .iter()
+            .filter(|r| !approved(r))
+            .copied()
+            .collect(),
+        count: u32::try_from(counted).unwrap_or(u32::MAX),
+        minimum: rule.minimum,
+        stakeholder_review_missing: rule.stakeholder_review && release.stakeholder_review.is_none(),
+    }
+}
+
+/// The phase whose gates must pass before production: Phase 2, or the hotfix's reduced set.
+fn pre_production_phases(release: &Release) -> &'static [GatePhase] {
+    match release.release_type() {
+        ReleaseType::Hotfix => &[GatePhase::Hotfix],
+        _ => &[GatePhase::Planning, GatePhase::StagingValidation],
+    }
+}
+
+/// Reasons the gates of `phases` are not all passed.
+fn gate_reasons(release: &Release, phases: &[GatePhase], ctx: &Context) -> Vec<Reason> {
+    phases
+        .iter()
+        .map(|phase| phase_status(ctx.policy, *phase, &release.gates))
+        .filter(|status| !status.passed())
+        .map(|status| {
+            let mut parts = Vec::new();
+            if !status.failed.is_empty() {
+                parts.push(format!("failed: {}", status.failed.join(", ")));
+            }
+            if !status.missing.is_empty() {
+                parts.push(format!("no result: {}", status.missing.join(", ")));
+            }
+            Reason::new(
+                Rule::QualityGate,
+                format!("{} gates not passed ({})", status.phase, parts.join("; ")),
+                "record passing results (or an engineering lead overrides with a justification)",
+            )
+        })
+        .collect()
+}
+
+fn approve(release: &Release, role: Role, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    if !ctx.actor.has(role) {
+        return Err(Refusal::one(
+            Rule::Permission,
+            format!("{} does not hold the role {role}", ctx.actor.id),
+            format!("someone with the role {role} approves"),
+        ));
+    }
+    let rule = ctx.policy.approvals.of(release.release_type());
+    if !rule.required.contains(&role) && !rule.optional.contains(&role) {
+        return Err(Refusal::one(
+            Rule::ApprovalMatrix,
+            format!(
+                "{role} does not approve {} releases",
+                release.release_type()
+            ),
+            "the approval matrix lists the roles that approve each release type",
+        ));
+    }
+    require_status(release, &[ReleaseStatus::Staging], "approve")?;
+    if let Some(existing) = release.approvals.iter().find(|a| a.role == role) {
+        return Err(Refusal::one(
+            Rule::AlreadyRecorded,
+            format!("{role} already approved (by {})", existing.approved_by),
+            "nothing to do",
+        ));
+    }
+    if let Some(other) = release
+        .approvals
+        .iter()
+        .find(|a| a.approved_by == ctx.actor.id)
+    {
+        return Err(Refusal::one(
+            Rule::ApprovalMatrix,
+            format!(
+                "{} already approved as {}: one person cannot approve twice",
+                ctx.actor.id, other.role
+            ),
+            format!("another person with the role {role} approves"),
+        ));
+    }
+    if role == Role::QaLead {
+        // The QA lead's approval is the staging validation sign-off.
+        Refusal::check(gate_reasons(release, pre_production_phases(release), ctx))?;
+    }
+    Ok(vec![Event::ApprovalRecorded {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        role,
+        approved_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
+}
+
+fn stakeholder_review(
+    release: &Release,
+    notes: &str,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::RecordStakeholderReview)?;
+    if !ctx
+        .policy
+        .approvals
+        .of(release.release_type())
+        .stakeholder_review
+    {
+        return Err(Refusal::one(
+            Rule::StakeholderReview,
+            format!(
+                "a {} release needs no stakeholder review",
+                release.release_type()
+            ),
+            "nothing to do",
+        ));
+    }
+    require_status(
+        release,
+        &[ReleaseStatus::Staging],
+        "record the stakeholder review",
+    )?;
+    require_text(
+        notes,
+        "review notes",
+        "\"training materials reviewed with 3 districts\"",
+    )?;
+    Ok(vec![Event::StakeholderReviewRecorded {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        notes: notes.trim().to_string(),
+        reviewed_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
+}
+
+/// The decision that follows from the latest vote of each participant.
+pub fn go_no_go_decision(votes: &[crate::state::Vote], participants: &[Role]) -> GoNoGo {
+    if votes.iter().any(|v| v.vote == GoNoGo::NoGo) {
+        return GoNoGo::NoGo;
+    }
+    let all_go = participants.iter().all(|role| {
+        votes
+            .iter()
+            .any(|v| v.role == *role && v.vote == GoNoGo::Go)
+    });
+    if all_go { GoNoGo::Go } else { GoNoGo::Pending }
+}
+
+fn go_no_go(
+    release: &Release,
+    role: Role,
+    vote: GoNoGo,
+    notes: &Option<String>,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    let policy = &ctx.policy.go_no_go;
+    if !policy.required_for.contains(&release.release_type()) {
+        return Err(Refusal::one(
+            Rule::GoNoGo,
+            format!(
+                "{} releases have no Go/No-Go meeting",
+                release.release_type()
+            ),
+            "their approvals decide; deploy once the approval matrix is satisfied",
+        ));
+    }
+    if !policy.participants.contains(&role) || !ctx.actor.has(role) {
+        let names: Vec<&str> = policy.participants.iter().map(|r| r.as_str()).collect();
+        return Err(Refusal::one(
+            Rule::Permission,
+            format!("{} cannot vote as {role}", ctx.actor.id),
+            format!(
+                "the Go/No-Go participants vote in their own role: {}",
+                names.join(", ")
+            ),
+        ));
+    }
+    if vote == GoNoGo::Pending {
+        return Err(Refusal::one(
+            Rule::Input,
+            "a vote is go or no-go",
+            "vote go or no-go",
+        ));
+    }
+    require_status(release, &[ReleaseStatus::Staging], "vote on Go/No-Go")?;
+    if vote == GoNoGo::Go {
+        let mut reasons = gate_reasons(release, pre_production_phases(release), ctx);
+        reasons.extend(approval_status(release, ctx.policy).reasons(release.release_type()));
+        reasons.extend(check_no_blocking_bugs(release, ctx).err());
+        Refusal::check(reasons)?;
+    }
+    let mut votes: Vec<crate::state::Vote> = release
+        .votes
+        .iter()
+        .filter(|v| v.role != role)
+        .cloned()
+        .collect();
+    votes.push(crate::state::Vote {
+        role,
+        vote,
+        voted_by: ctx.actor.id.clone(),
+        notes: notes.clone(),
+        at: ctx.now,
+    });
+    Ok(vec![Event::GoNoGoVoteRecorded {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        role,
+        vote,
+        decision: go_no_go_decision(&votes, &policy.participants),
+        notes: notes.clone(),
+        voted_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
+}
+
+fn mark_checklist(
+    release: &Release,
+    item: ManualChecklistItem,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::MarkChecklistItem)?;
+    if release.status() == ReleaseStatus::Cancelled {
+        return Err(Refusal::one(
+            Rule::StatusTransition,
+            "the release is cancelled",
+            "nothing to tick on a cancelled release",
+        ));
+    }
+    Ok(vec![Event::ChecklistItemMarked {
+        release_id: release.record.release_id,
+        item,
+        marked_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
+}
+
+fn run_in_progress(release: &Release, ctx: &Context) -> Option<Reason> {
+    if let Some(run) = &release.deployment {
+        return Some(Reason::new(
+            Rule::DeploymentInProgress,
+            format!(
+                "a {} deployment of {} is in progress (started by {} at {})",
+                run.environment, release.record.version, run.started_by, run.started_at
+            ),
+            "wait for it to complete or fail",
+        ));
+    }
+    if release.rollback.is_some() {
+        return Some(Reason::new(
+            Rule::DeploymentInProgress,
+            "a rollback of this release is in progress",
+            "wait for it to complete or fail",
+        ));
+    }
+    ctx.world.other_run_in_progress.as_ref().map(|other| {
+        Reason::new(
+            Rule::DeploymentInProgress,
+            format!("a deployment or rollback of {other} is in progress"),
+            "one deployment at a time: wait for it to end",
+        )
+    })
+}
+
+fn start_staging(release: &Release, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::DeployToStaging)?;
+    let mut reasons = Vec::new();
+    reasons.extend(
+        require_status(
+            release,
+            &[
+                ReleaseStatus::Planned,
+                ReleaseStatus::Staging,
+                ReleaseStatus::RolledBack,
+            ],
+            "deploy to staging",
+        )
+        .err(),
+    );
+    reasons.extend(require_frozen(release).err());
+    if release.release_type() != ReleaseType::Hotfix {
+        reasons.extend(gate_reasons(release, &[GatePhase::Planning], ctx));
+    }
+    reasons.extend(run_in_progress(release, ctx));
+    Refusal::check(reasons)?;
+    let candidate = release
+        .current_candidate()
+        .unwrap_or_else(|| release.record.version.clone());
+    Ok(vec![Event::StagingDeploymentStarted {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        release_candidate: candidate,
+        deployed_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
+}
+
+fn start_production(
+    release: &Release,
+    override_window: Option<&str>,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    let hotfix = release.release_type() == ReleaseType::Hotfix;
+    let action = if hotfix {
+        Action::ExecuteHotfixDeployment
+    } else {
+        Action::ExecuteProductionDeployment
+    };
+    ctx.actor.require(action)?;
+    let mut reasons = Vec::new();
+    reasons
+        .extend(require_status(release, &[ReleaseStatus::Staging], "deploy to production").err());
+    reasons.extend(gate_reasons(release, pre_production_phases(release), ctx));
+    reasons.extend(approval_status(release, ctx.policy).reasons(release.release_type()));
+    if ctx
+        .policy
+        .go_no_go
+        .required_for
+        .contains(&release.release_type())
+        && release.checklist.go_no_go_decision != GoNoGo::Go
+    {
+        reasons.push(Reason::new(
+            Rule::GoNoGo,
+            format!(
+                "the Go/No-Go decision is {}",
+                release.checklist.go_no_go_decision.as_str()
+            ),
+            "every participant votes go at the Go/No-Go meeting",
+        ));
+    }
+    reasons.extend(check_no_blocking_bugs(release, ctx).err());
+    reasons.extend(run_in_progress(release, ctx));
+    if !hotfix && release.checklist.code_freeze_complete {
+        reasons.extend(
+            check_lead_time(
+                release.release_type(),
+                release.record.code_freeze_date,
+                ctx.now,
+                ctx,
+            )
+            .err()
+            .into_iter()
+            .flat_map(|r| r.reasons),
+        );
+    }
+    let (window_reasons, override_event) = window_rule(release, override_window, ctx);
+    reasons.extend(window_reasons);
+    Refusal::check(reasons)?;
+    let mut events: Vec<Event> = override_event.into_iter().collect();
+    events.push(Event::DeploymentStarted {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        release_type: release.release_type(),
+        deployed_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    });
+    Ok(events)
+}
+
+/// The deployment-window rule: refusals, or the override event when an engineering lead justified
+/// deploying in a blocked time.
+fn window_rule(
+    release: &Release,
+    override_window: Option<&str>,
+    ctx: &Context,
+) -> (Vec<Reason>, Option<Event>) {
+    let verdict = calendar::check_window(ctx.policy, ctx.now, release.release_type());
+    if verdict.status != WindowStatus::Blocked {
+        return (Vec::new(), None);
+    }
+    let findings: Vec<String> = verdict.blocking().map(|f| f.message.clone()).collect();
+    let justification = override_window.map(str::trim).filter(|j| !j.is_empty());
+    let Some(justification) = justification else {
+        let next = next_slot(ctx.policy, ctx.now, release.release_type())
+            .map(|s| format!("deploy from {}", s.start.strftime("%a %Y-%m-%d %H:%M %Z")))
+            .unwrap_or_else(|| "deploy in an allowed window".into());
+        return (
+            vec![Reason::new(
+                Rule::DeploymentWindow,
+                format!(
+                    "{} is blocked: {}",
+                    local_text(ctx.now, ctx),
+                    findings.join("; ")
+                ),
+                format!(
+                    "{next}, or an engineering lead overrides with --override \"justification\""
+                ),
+            )],
+            None,
+        );
+    };
+    if let Err(mut reason) = ctx.actor.require(Action::OverrideDeploymentWindow) {
+        reason.rule = Rule::WindowOverride;
+        return (vec![reason], None);
+    }
+    let event = Event::DeploymentWindowOverridden {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        findings,
+        justification: justification.to_string(),
+        overridden_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    };
+    (Vec::new(), Some(event))
+}
+
+/// Who may end a run: the system, whoever started it, or anyone who may start one.
+fn require_run_owner(run_by: &str, action: Action, ctx: &Context) -> Result<(), Reason> {
+    if ctx.actor.system || ctx.actor.id == run_by {
+        return Ok(());
+    }
+    ctx.actor.require(action)
+}
+
+fn complete_deployment(release: &Release, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    let run = release.deployment.as_ref().ok_or_else(|| {
+        Refusal::one(
+            Rule::StatusTransition,
+            "no deployment is in progress",
+            "start a deployment first",
+        )
+    })?;
+    let duration = minutes_between(run.started_at, ctx.now);
+    let release_id = release.record.release_id;
+    let version = release.record.version.clone();
+    match run.environment {
+        Environment::Staging => {
+            require_run_owner(&run.started_by, Action::DeployToStaging, ctx)?;
+            let mut events = vec![Some(Event::StagingDeploymentCompleted {
+                release_id,
+                version: version.clone(),
+                duration_minutes: duration,
+                deployed_by: run.started_by.clone(),
+                timestamp: ctx.now,
+            })];
+            if release.release_type() != ReleaseType::Hotfix {
+                events.push(auto_gate(
+                    release,
+                    GatePhase::StagingValidation,
+                    "staging_deployment",
+                    ctx,
+                ));
+            }
+            Ok(events.into_iter().flatten().collect())
+        }
+        Environment::Production => {
+            require_run_owner(&run.started_by, Action::ExecuteHotfixDeployment, ctx)?;
+            let mut events = vec![Some(Event::DeploymentCompleted {
+                release_id,
+                version,
+                release_type: release.release_type(),
+                duration_minutes: duration,
+                deployed_by: run.started_by.clone(),
+                timestamp: ctx.now,
+            })];
+            events.push(auto_gate(
+                release,
+                GatePhase::ProductionValidation,
+                "production_deployment",
+                ctx,
+            ));
+            if release.release_type() == ReleaseType::Hotfix {
+                events.push(Some(backport_item(release, ctx)));
+            }
+            Ok(events.into_iter().flatten().collect())
+        }
+    }
+}
+
+/// The gate a successful deployment passes by itself, if the policy has it.
+fn auto_gate(release: &Release, phase: GatePhase, gate: &str, ctx: &Context) -> Option<Event> {
+    ctx.policy
+        .gates
+        .of(phase)
+        .iter()
+        .any(|g| g.name == gate)
+        .then(|| Event::QualityGatePassed {
+            release_id: release.record.release_id,
+            version: release.record.version.clone(),
+            gate_phase: phase,
+            gate_name: gate.to_string(),
+            validated_by: ctx.actor.id.clone(),
+            timestamp: ctx.now,
+        })
+}
+
+/// How long after a hotfix's deployment its backport is due.
+const BACKPORT_DUE_HOURS: u32 = 4;
+
+fn backport_item(release: &Release, ctx: &Context) -> Event {
+    Event::ActionItemsCreated {
+        release_id: release.record.release_id,
+        items: vec![ActionItem {
+            kind: "backport".into(),
+            title: format!(
+                "Cherry-pick {} to the active release branch so the next standard release includes it",
+                release.branch
+            ),
+            due_at: plus_hours(ctx.now, BACKPORT_DUE_HOURS),
+            done_at: None,
+            done_by: None,
+        }],
+        timestamp: ctx.now,
+    }
+}
+
+fn fail_deployment(release: &Release, reason: &str, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    let run = release.deployment.as_ref().ok_or_else(|| {
+        Refusal::one(
+            Rule::StatusTransition,
+            "no deployment is in progress",
+            "nothing to fail",
+        )
+    })?;
+    require_run_owner(&run.started_by, Action::ExecuteHotfixDeployment, ctx)?;
+    require_text(reason, "a failure reason", "smoke_tests_failed")?;
+    let release_id = release.record.release_id;
+    let version = release.record.version.clone();
+    let failure_reason = reason.trim().to_string();
+    let deployed_by = run.started_by.clone();
+    Ok(vec![match run.environment {
+        Environment::Staging => Event::StagingDeploymentFailed {
+            release_id,
+            version,
+            failure_reason,
+            deployed_by,
+            timestamp: ctx.now,
+        },
+        Environment::Production => Event::DeploymentFailed {
+            release_id,
+            version,
+            release_type: release.release_type(),
+            failure_reason,
+            deployed_by,
+            timestamp: ctx.now,
+        },
+    }])
+}
+
+fn start_rollback(
+    release: &Release,
+    reason: &str,
+    to_version: Option<&Version>,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::InitiateRollback)?;
+    require_status(release, &[ReleaseStatus::Deployed], "roll back")?;
+    require_text(reason, "a rollback reason", "high_error_rate")?;
+    if let Some(reason) = run_in_progress(release, ctx) {
+        return Err(reason.into());
+    }
+    let target = to_version
+        .or(ctx.world.previous_production_version.as_ref())
+        .cloned()
+        .ok_or_else(|| {
+            Refusal::one(
+                Rule::RollbackTarget,
+                format!("no version was live before {}", release.record.version),
+                "name the version to return to with --to",
+            )
+        })?;
+    if target >= release.record.version {
+        return Err(Refusal::one(
+            Rule::RollbackTarget,
+            format!("{target} is not older than {}", release.record.version),
+            "roll back to an earlier deployed version",
+        ));
+    }
+    let items = ctx
+        .policy
+        .rollback
+        .action_items
+        .iter()
+        .map(|rule| ActionItem {
+            kind: rule.kind.clone(),
+            title: rule.title.clone(),
+            due_at: plus_hours(ctx.now, rule.due_hours),
+            done_at: None,
+            done_by: None,
+        })
+        .collect();
+    Ok(vec![
+        Event::RollbackInitiated {
+            release_id: release.record.release_id,
+            from_version: release.record.version.clone(),
+            to_version: target,
+            rollback_reason: reason.trim().to_string(),
+            initiated_by: ctx.actor.id.clone(),
+            timestamp: ctx.now,
+        },
+        Event::ActionItemsCreated {
+            release_id: release.record.release_id,
+            items,
+            timestamp: ctx.now,
+        },
+    ])
+}
+
+fn complete_rollback(release: &Release, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    let run = release.rollback.as_ref().ok_or_else(|| {
+        Refusal::one(
+            Rule::StatusTransition,
+            "no rollback is in progress",
+            "start a rollback first",
+        )
+    })?;
+    require_run_owner(&run.initiated_by, Action::InitiateRollback, ctx)?;
+    Ok(vec![Event::RollbackCompleted {
+        release_id: release.record.release_id,
+        from_version: release.record.version.clone(),
+        to_version: run.to_version.clone(),
+        duration_minutes: minutes_between(run.started_at, ctx.now),
+        initiated_by: run.initiated_by.clone(),
+        timestamp: ctx.now,
+    }])
+}
+
+fn fail_rollback(release: &Release, reason: &str, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    let run = release.rollback.as_ref().ok_or_else(|| {
+        Refusal::one(
+            Rule::StatusTransition,
+            "no rollback is in progress",
+            "nothing to fail",
+        )
+    })?;
+    require_run_owner(&run.initiated_by, Action::InitiateRollback, ctx)?;
+    require_text(reason, "a failure reason", "rollback_hook_failed")?;
+    Ok(vec![Event::RollbackFailed {
+        release_id: release.record.release_id,
+        from_version: release.record.version.clone(),
+        to_version: run.to_version.clone(),
+        failure_reason: reason.trim().to_string(),
+        initiated_by: run.initiated_by.clone(),
+        timestamp: ctx.now,
+    }])
+}
+
+fn complete_action_item(
+    release: &Release,
+    kind: &str,
+    notes: &Option<String>,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::CompleteActionItem)?;
+    let item = release.action_items.iter().find(|i| i.kind == kind);
+    match item {
+        None => {
+            let kinds: Vec<&str> = release
+                .action_items
+                .iter()
+                .map(|i| i.kind.as_str())
+                .collect();
+            Err(Refusal::one(
+                Rule::Input,
+                format!("the release has no action item `{kind}`"),
+                if kinds.is_empty() {
+                    "the release has no action items".to_string()
+                } else {
+                    format!("its action items are {}", kinds.join(", "))
+                },
+            ))
+        }
+        Some(item) if item.done_at.is_some() => Err(Refusal::one(
+            Rule::AlreadyRecorded,
+            format!("action item `{kind}` is already done"),
+            "nothing to do",
+        )),
+        Some(_) => Ok(vec![Event::ActionItemCompleted {
+            release_id: release.record.release_id,
+            kind: kind.to_string(),
+            notes: notes.clone(),
+            completed_by: ctx.actor.id.clone(),
+            timestamp: ctx.now,
+        }]),
+    }
+}
+
+fn cancel(release: &Release, reason: &str, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::CancelRelease)?;
+    release
+        .status()
+        .transition(ReleaseStatus::Cancelled)
+        .map_err(Refusal::from)?;
+    require_text(reason, "a reason", "\"features moved to the next release\"")?;
+    if let Some(reason) = run_in_progress(release, ctx).filter(|_| release.deployment.is_some()) {
+        return Err(reason.into());
+    }
+    Ok(vec![Event::ReleaseCancelled {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        reason: reason.trim().to_string(),
+        cancelled_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
+}
