@@ -1,0 +1,470 @@
+//! The store's suite, run against SQLite and PostgreSQL alike.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{TestDb, at, lead, planned};
+use greenlight_core::release::Environment;
+use greenlight_core::{Command, Context, Policy, Role};
+use greenlight_store::{
+    AuditFilter, Change, EventFilter, OutboxDraft, OutboxStatus, ReleaseFilter, StoreError,
+    TokenRecord, User,
+};
+use sqlx::Connection;
+use uuid::Uuid;
+
+fn change(action: &str) -> Change {
+    Change::new(at("2026-11-24T18:00:00Z"), "erin", action)
+}
+
+/// Decides `command` on the stored release and commits it.
+async fn run(db: &TestDb, version: &str, command: Command, now: &str) -> Result<i64, StoreError> {
+    let stored = db.store.find_release(version).await.unwrap().unwrap();
+    let world = db.store.world_for(&stored.release).await.unwrap();
+    let policy = Policy::default();
+    let actor = lead();
+    let ctx = Context {
+        policy: &policy,
+        now: at(now),
+        actor: &actor,
+        world: &world,
+    };
+    let events = greenlight_core::decide(&stored.release, &command, &ctx).unwrap();
+    let mut release = stored.release.clone();
+    for event in &events {
+        release.apply(event);
+    }
+    let change = Change::new(at(now), "erin", "release.command");
+    db.store
+        .commit_release(&release, stored.revision, &events, &change)
+        .await
+        .map(|s| s.revision)
+}
+
+async fn releases_are_created_and_found(db: &TestDb) {
+    let (release, events) = planned("1.4.0", "2026-11-24T18:00:00Z");
+    let stored = db
+        .store
+        .create_release(&release, &events, &change("release.plan"))
+        .await
+        .unwrap();
+    assert_eq!(stored.revision, 1);
+    let by_version = db.store.find_release("v1.4.0").await.unwrap().unwrap();
+    assert_eq!(by_version.release, release);
+    let by_id = db
+        .store
+        .find_release(&release.record.release_id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(by_id.map(|s| s.release), Some(release.clone()));
+    assert!(db.store.find_release("9.9.9").await.unwrap().is_none());
+    let again = db
+        .store
+        .create_release(&release, &events, &change("release.plan"))
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let listed = db.store.releases(&ReleaseFilter::default()).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let none = db
+        .store
+        .releases(&ReleaseFilter {
+            status: Some(greenlight_core::ReleaseStatus::Deployed),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+async fn a_stale_revision_is_refused(db: &TestDb) {
+    let (release, events) = planned("1.4.0", "2026-11-24T18:00:00Z");
+    db.store
+        .create_release(&release, &events, &change("release.plan"))
+        .await
+        .unwrap();
+    let rev = run(db, "1.4.0", Command::Freeze, "2026-11-30T17:00:00Z")
+        .await
+        .unwrap();
+    assert_eq!(rev, 2);
+    let stored = db.store.find_release("1.4.0").await.unwrap().unwrap();
+    let stale = db
+        .store
+        .commit_release(&stored.release, 1, &[], &change("release.command"))
+        .await;
+    assert!(
+        matches!(
+            stale,
+            Err(StoreError::StaleRevision {
+                current: 2,
+                expected: 1,
+                ..
+            })
+        ),
+        "{stale:?}"
+    );
+}
+
+async fn concurrent_conflicting_writes_have_exactly_one_winner(db: &TestDb) {
+    let (release, events) = planned("1.4.0", "2026-11-24T18:00:00Z");
+    db.store
+        .create_release(&release, &events, &change("release.plan"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let store = db.store.clone();
+        let release = release.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut next = release.clone();
+            next.record.updated_by = format!("writer-{i}");
+            store
+                .commit_release(
+                    &next,
+                    1,
+                    &[],
+                    &Change::new(
+                        at("2026-11-25T00:00:00Z"),
+                        format!("writer-{i}"),
+                        "release.touch",
+                    ),
+                )
+                .await
+        }));
+    }
+    let mut won = 0;
+    let mut stale = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(StoreError::StaleRevision { .. }) => stale += 1,
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((won, stale), (1, 49));
+    let audit = db.store.verify_audit().await.unwrap();
+    assert!(audit.valid, "{audit:?}");
+    assert_eq!(audit.entries, 2);
+}
+
+async fn events_are_stored_and_filtered(db: &TestDb) {
+    let (release, events) = planned("1.4.0", "2026-11-24T18:00:00Z");
+    db.store
+        .create_release(&release, &events, &change("release.plan"))
+        .await
+        .unwrap();
+    run(db, "1.4.0", Command::Freeze, "2026-11-30T17:00:00Z")
+        .await
+        .unwrap();
+    let all = db.store.events(&EventFilter::default()).await.unwrap();
+    let names: Vec<&str> = all.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(names, ["release_planned", "code_freeze_started"]);
+    assert_eq!(all[1].body["release_candidate"], "1.4.0-rc.1");
+    let frozen = db
+        .store
+        .events(&EventFilter {
+            event: Some("code_freeze_started".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(frozen.len(), 1);
+    let since = db
+        .store
+        .events(&EventFilter {
+            since: Some(at("2026-11-29T00:00:00Z")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(since.len(), 1);
+    let other = db
+        .store
+        .events(&EventFilter {
+            release_id: Some(Uuid::new_v4()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(other.is_empty());
+    let history = db
+        .store
+        .release_events(release.record.release_id)
+        .await
+        .unwrap();
+    let replayed = greenlight_core::Release::replay(&history).unwrap();
+    assert_eq!(
+        replayed,
+        db.store
+            .find_release("1.4.0")
+            .await
+            .unwrap()
+            .unwrap()
+            .release
+    );
+}
+
+async fn the_audit_chain_detects_tampering(db: &TestDb) {
+    let (release, events) = planned("1.4.0", "2026-11-24T18:00:00Z");
+    db.store
+        .create_release(&release, &events, &change("release.plan"))
+        .await
+        .unwrap();
+    run(db, "1.4.0", Command::Freeze, "2026-11-30T17:00:00Z")
+        .await
+        .unwrap();
+    let entries = db.store.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[1].prev_hash, entries[0].hash);
+    assert!(entries[1].before.is_some() && entries[1].after.is_some());
+    assert!(db.store.verify_audit().await.unwrap().valid);
+
+    sqlx::any::install_default_drivers();
+    let mut raw = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql("UPDATE audit SET actor = 'mallory' WHERE seq = 1")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    let verdict = db.store.verify_audit().await.unwrap();
+    assert!(!verdict.valid);
+    assert_eq!(verdict.broken_at, Some(1));
+    sqlx::raw_sql("UPDATE audit SET actor = 'erin' WHERE seq = 1")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    assert!(db.store.verify_audit().await.unwrap().valid);
+    sqlx::raw_sql("DELETE FROM audit WHERE seq = 2")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    let verdict = db.store.verify_audit().await.unwrap();
+    assert!(!verdict.valid, "{verdict:?}");
+}
+
+async fn one_deployment_at_a_time_across_releases(db: &TestDb) {
+    let (mut a, events_a) = planned("1.4.0", "2026-11-24T18:00:00Z");
+    let (mut b, events_b) = planned("1.5.0", "2026-11-24T18:00:00Z");
+    db.store
+        .create_release(&a, &events_a, &change("release.plan"))
+        .await
+        .unwrap();
+    db.store
+        .create_release(&b, &events_b, &change("release.plan"))
+        .await
+        .unwrap();
+    let run = greenlight_core::state::DeploymentRun {
+        environment: Environment::Staging,
+        started_by: "erin".into(),
+        started_at: at("2026-12-01T18:00:00Z"),
+    };
+    a.deployment = Some(run.clone());
+    b.deployment = Some(run);
+    db.store
+        .commit_release(&a, 1, &[], &change("release.deploy"))
+        .await
+        .unwrap();
+    let second = db
+        .store
+        .commit_release(&b, 1, &[], &change("release.deploy"))
+        .await;
+    assert!(
+        matches!(second, Err(StoreError::Conflict(ref m)) if m.contains("one at a time")),
+        "{second:?}"
+    );
+    let world = db.store.world_for(&b).await.unwrap();
+    assert_eq!(
+        world.other_run_in_progress.map(|v| v.to_string()),
+        Some("1.4.0".into())
+    );
+}
+
+async fn production_history_defines_the_rollback_target(db: &TestDb) {
+    db.store
+        .record_baseline(
+            Environment::Production,
+            &semver::Version::new(1, 3, 0),
+            &change("environment.baseline"),
+        )
+        .await
+        .unwrap();
+    let (release, events) = planned("1.4.0", "2026-11-24T18:00:00Z");
+    db.store
+        .create_release(&release, &events, &change("release.plan"))
+        .await
+        .unwrap();
+    let world = db.store.world_for(&release).await.unwrap();
+    assert_eq!(
+        world.production_version.map(|v| v.to_string()),
+        Some("1.3.0".into())
+    );
+    assert_eq!(
+        world.latest_version.map(|v| v.to_string()),
+        Some("1.4.0".into())
+    );
+    let deployed = greenlight_core::Event::DeploymentCompleted {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        release_type: release.record.release_type,
+        duration_minutes: 30,
+        deployed_by: "erin".into(),
+        timestamp: at("2026-12-10T22:30:00Z"),
+    };
+    let mut after = release.clone();
+    after.apply(&deployed);
+    db.store
+        .commit_release(&after, 1, &[deployed], &change("release.deploy"))
+        .await
+        .unwrap();
+    let world = db.store.world_for(&after).await.unwrap();
+    assert_eq!(
+        world.production_version.map(|v| v.to_string()),
+        Some("1.4.0".into())
+    );
+    assert_eq!(
+        world.previous_production_version.map(|v| v.to_string()),
+        Some("1.3.0".into())
+    );
+    let history = db
+        .store
+        .environment_history(Environment::Production, 10)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].kind, "deploy");
+}
+
+async fn users_and_tokens(db: &TestDb) {
+    assert_eq!(db.store.user_count().await.unwrap(), 0);
+    let user = User {
+        id: "quinn".into(),
+        display_name: "Quinn QA".into(),
+        roles: BTreeSet::from([Role::QaLead]),
+        is_admin: false,
+        disabled: false,
+        created_at: at("2026-11-24T18:00:00Z"),
+    };
+    db.store
+        .create_user(&user, &change("user.create"))
+        .await
+        .unwrap();
+    let dup = db.store.create_user(&user, &change("user.create")).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    let token = TokenRecord {
+        id: Uuid::new_v4(),
+        user_id: "quinn".into(),
+        name: "laptop".into(),
+        token_hash: "ab".repeat(32),
+        created_at: at("2026-11-24T18:00:00Z"),
+        revoked_at: None,
+    };
+    db.store
+        .create_token(&token, &change("token.create"))
+        .await
+        .unwrap();
+    let found = db.store.user_by_token_hash(&"ab".repeat(32)).await.unwrap();
+    assert_eq!(found, Some(user.clone()));
+    assert!(
+        db.store
+            .user_by_token_hash(&"cd".repeat(32))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut disabled = user.clone();
+    disabled.disabled = true;
+    db.store
+        .update_user(&disabled, &change("user.update"))
+        .await
+        .unwrap();
+    assert!(
+        db.store
+            .user_by_token_hash(&"ab".repeat(32))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    db.store
+        .update_user(&user, &change("user.update"))
+        .await
+        .unwrap();
+    db.store
+        .revoke_token(token.id, &change("token.revoke"))
+        .await
+        .unwrap();
+    assert!(
+        db.store
+            .user_by_token_hash(&"ab".repeat(32))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let tokens = db.store.tokens("quinn").await.unwrap();
+    assert!(tokens[0].revoked_at.is_some());
+    assert!(db.store.verify_audit().await.unwrap().valid);
+}
+
+async fn outbox_messages_commit_with_their_change_and_are_claimed_once(db: &TestDb) {
+    let (release, events) = planned("1.4.0", "2026-11-24T18:00:00Z");
+    let mut plan = change("release.plan");
+    plan.outbox.push(OutboxDraft {
+        id: Uuid::new_v4(),
+        topic: "notification.email".into(),
+        release_id: Some(release.record.release_id),
+        idempotency_key: "plan-1.4.0-email".into(),
+        payload: serde_json::json!({"subject": "1.4.0 planned"}),
+        available_at: at("2026-11-24T18:00:00Z"),
+    });
+    db.store
+        .create_release(&release, &events, &plan)
+        .await
+        .unwrap();
+    let now = at("2026-11-24T18:01:00Z");
+    let lease = jiff::SignedDuration::from_secs(60);
+    let first = db
+        .store
+        .claim_outbox("notification.", now, lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].attempts, 1);
+    let second = db
+        .store
+        .claim_outbox("notification.", now, lease, 10)
+        .await
+        .unwrap();
+    assert!(second.is_empty(), "claimed messages are leased");
+    let later = at("2026-11-24T18:03:00Z");
+    let again = db
+        .store
+        .claim_outbox("notification.", later, lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "an expired lease returns the message");
+    db.store
+        .settle_outbox(
+            again[0].id,
+            OutboxStatus::Dead,
+            Some("smtp down"),
+            None,
+            later,
+        )
+        .await
+        .unwrap();
+    let dead = db.store.outbox(Some(OutboxStatus::Dead), 10).await.unwrap();
+    assert_eq!(dead[0].last_error.as_deref(), Some("smtp down"));
+    assert_eq!(dead[0].attempts, 2);
+}
+
+both_backends!(
+    releases_are_created_and_found,
+    a_stale_revision_is_refused,
+    concurrent_conflicting_writes_have_exactly_one_winner,
+    events_are_stored_and_filtered,
+    the_audit_chain_detects_tampering,
+    one_deployment_at_a_time_across_releases,
+    production_history_defines_the_rollback_target,
+    users_and_tokens,
+    outbox_messages_commit_with_their_change_and_are_claimed_once,
+);
