@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 /// spec (windows, gates, approvals, Go/No-Go), drives deployments and rollbacks, and keeps an
 /// audit trail.
 #[derive(Debug, Parser)]
-#[command(name = "greenlight", version, propagate_version = true)]
+#[command(name = "greenlight", version)]
 pub struct Cli {
     /// Policy file (TOML) overriding the spec's defaults.
     #[arg(long, global = true, env = "GREENLIGHT_CONFIG", value_name = "FILE")]
@@ -17,6 +17,19 @@ pub struct Cli {
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// The Greenlight server client commands talk to.
+    #[arg(
+        long,
+        global = true,
+        env = "GREENLIGHT_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub server: String,
+
+    /// API token for client commands (`greenlight token create`).
+    #[arg(long, global = true, env = "GREENLIGHT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 
     /// What to do; without one, a short tour of where things stand.
     #[command(subcommand)]
@@ -37,9 +50,358 @@ pub enum Command {
     /// The policy: show the effective one, check a file.
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// Rollback decisions.
+    /// Rollbacks: classify a situation offline; start, complete or fail one on a server.
     #[command(subcommand)]
     Rollback(RollbackCommand),
+    /// Run the Greenlight service (HTTP API, SQLite or PostgreSQL).
+    Serve(ServeArgs),
+    /// Releases: plan, list, show, freeze, reschedule, cancel.
+    #[command(subcommand)]
+    Release(ReleaseCommand),
+    /// Quality gates: record results, list, override.
+    #[command(subcommand)]
+    Gate(GateCommand),
+    /// Approve a release in one of your roles.
+    Approve(ApproveArgs),
+    /// Vote go or no-go on a release.
+    #[command(name = "go-no-go")]
+    GoNoGo(GoNoGoArgs),
+    /// Tick a checklist item that is not derived from gates or deployments.
+    Checklist(ChecklistArgs),
+    /// Bugs against a release: report, resolve.
+    #[command(subcommand)]
+    Bug(BugCommand),
+    /// Deployments: record that one started, completed or failed.
+    #[command(subcommand)]
+    Deployment(DeploymentCommand),
+    /// The event log (the spec's telemetry events).
+    Events(EventsArgs),
+    /// The audit trail: list entries, verify the hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Users and their roles.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `greenlight serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "GREENLIGHT_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// `sqlite://greenlight.db` (created if missing) or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "GREENLIGHT_DATABASE_URL",
+        default_value = "sqlite://greenlight.db"
+    )]
+    pub database_url: String,
+    /// Let tests set the clock through `PUT /api/v1/_test/clock` (never in production).
+    #[arg(long, hide = true)]
+    pub test_clock: bool,
+}
+
+/// The release a command acts on, and the revision the change is based on.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// Release version (`1.4.0`) or ID.
+    pub release: String,
+    /// Refuse the change unless the release is still at this revision (see `release show`).
+    #[arg(long)]
+    pub revision: Option<i64>,
+}
+
+/// `greenlight release ...`
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// Plan a release; the version and date are proposed from the policy unless given.
+    Plan(PlanArgs),
+    /// List releases.
+    List(ListArgs),
+    /// One release: record, gates, approvals, Go/No-Go, window.
+    Show {
+        /// Release version (`1.4.0`) or ID.
+        release: String,
+    },
+    /// Code freeze: create the release branch and the first release candidate.
+    Freeze(Target),
+    /// Cut the next release candidate.
+    Rc(Target),
+    /// Move the planned deployment.
+    Reschedule {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// New deployment time (`2026-12-10T14:00`, policy zone).
+        #[arg(long)]
+        to: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Cancel a release that has not reached production.
+    Cancel {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `greenlight release plan`
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// standard, patch, hotfix or major.
+    #[arg(long = "type", default_value = "standard")]
+    pub release_type: String,
+    /// The version (proposed from the latest release when absent).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// The deployment time (proposed from the cadence when absent).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// A hotfix's title (`fix score sync`).
+    #[arg(long)]
+    pub title: Option<String>,
+}
+
+/// `greenlight release list`
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this status (planned, staging, deployed, rolled_back, cancelled).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only this type.
+    #[arg(long = "type")]
+    pub release_type: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+}
+
+/// `greenlight gate ...`
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Record a gate result: --pass, or --fail with --reason.
+    Record {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// Phase: development, staging, production_readiness, hotfix.
+        #[arg(long)]
+        phase: String,
+        /// Gate name (`unit_tests`; see `gate list`).
+        #[arg(long)]
+        gate: String,
+        /// The gate passed.
+        #[arg(long, conflicts_with = "fail", required_unless_present = "fail")]
+        pass: bool,
+        /// The gate failed.
+        #[arg(long)]
+        fail: bool,
+        /// Why it failed (`api_response_time_exceeded`).
+        #[arg(long, required_if_eq("fail", "true"))]
+        reason: Option<String>,
+    },
+    /// The gates of a release by phase with their latest results.
+    List {
+        /// Release version or ID.
+        release: String,
+    },
+    /// Override a gate (engineering lead), with a documented justification.
+    Override {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// Phase.
+        #[arg(long)]
+        phase: String,
+        /// Gate name.
+        #[arg(long)]
+        gate: String,
+        /// The justification.
+        #[arg(long)]
+        justification: String,
+    },
+}
+
+/// `greenlight approve`
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The release.
+    #[command(flatten)]
+    pub target: Target,
+    /// The role you approve in (engineering_lead, qa_lead, product_owner, ...).
+    #[arg(long)]
+    pub role: String,
+}
+
+/// `greenlight go-no-go`
+#[derive(Debug, Args)]
+pub struct GoNoGoArgs {
+    /// The release.
+    #[command(flatten)]
+    pub target: Target,
+    /// The role you vote in.
+    #[arg(long)]
+    pub role: String,
+    /// go or no-go.
+    #[arg(long)]
+    pub vote: String,
+    /// Notes.
+    #[arg(long)]
+    pub notes: Option<String>,
+}
+
+/// `greenlight checklist`
+#[derive(Debug, Args)]
+pub struct ChecklistArgs {
+    /// The release.
+    #[command(flatten)]
+    pub target: Target,
+    /// release_notes_drafted, stakeholders_notified, monitoring_complete,
+    /// release_retrospective_scheduled.
+    #[arg(long)]
+    pub item: String,
+}
+
+/// `greenlight bug ...`
+#[derive(Debug, Subcommand)]
+pub enum BugCommand {
+    /// Report a bug against a release.
+    Report {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// Tracker ID.
+        #[arg(long)]
+        id: String,
+        /// 1 (critical) to 4.
+        #[arg(long)]
+        severity: u8,
+        /// Summary.
+        #[arg(long)]
+        title: String,
+        /// Known workaround.
+        #[arg(long)]
+        workaround: Option<String>,
+    },
+    /// Resolve a reported bug.
+    Resolve {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// Tracker ID.
+        #[arg(long)]
+        id: String,
+    },
+}
+
+/// `greenlight deployment ...`
+#[derive(Debug, Subcommand)]
+pub enum DeploymentCommand {
+    /// Record that a deployment started (window, gates, approvals and Go/No-Go are checked).
+    Start {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// staging or production.
+        #[arg(long = "env")]
+        environment: String,
+        /// Deploy outside the window with this justification (engineering lead).
+        #[arg(long)]
+        override_window: Option<String>,
+    },
+    /// Record that the running deployment completed.
+    Complete(Target),
+    /// Record that the running deployment failed.
+    Fail {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `greenlight events`
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only this release (version or ID).
+    #[arg(long)]
+    pub release: Option<String>,
+    /// Only this event (`deployment_started`).
+    #[arg(long = "type")]
+    pub event: Option<String>,
+    /// At or after this time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+}
+
+/// `greenlight audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Audit entries, oldest first.
+    List {
+        /// Only this subject (`release:<id>`, `user:erin`).
+        #[arg(long)]
+        subject: Option<String>,
+        /// Only this actor.
+        #[arg(long)]
+        actor: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Walk the hash chain; exit 1 if it is broken.
+    Verify,
+}
+
+/// `greenlight user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user and print a token for them (admin).
+    Add {
+        /// Short ID (`erin`).
+        id: String,
+        /// A role; repeat for several.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Name to show.
+        #[arg(long)]
+        name: Option<String>,
+        /// May manage users and tokens.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List users (admin).
+    List,
+    /// Who the token belongs to.
+    Whoami,
+}
+
+/// `greenlight token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token (for yourself, or for --user as an admin); it is shown once.
+    Create {
+        /// What it is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Whose (default: yours).
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 /// `greenlight version ...`
@@ -125,6 +487,29 @@ pub enum PolicyCommand {
 pub enum RollbackCommand {
     /// Classify a situation: immediate rollback, discuss, or monitor.
     Classify(ClassifyArgs),
+    /// Start rolling production back (engineering lead or on-call engineer).
+    Start {
+        /// The release being rolled back.
+        #[command(flatten)]
+        target: Target,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// Version to return to (the previous production version when absent).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Record that the running rollback completed.
+    Complete(Target),
+    /// Record that the running rollback failed.
+    Fail {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// `greenlight rollback classify`
@@ -166,4 +551,14 @@ pub struct ClassifyArgs {
     /// Share of users affected, percent.
     #[arg(long, value_name = "PERCENT")]
     pub affected_users: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -33,7 +33,9 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
 pub fn report(err: &anyhow::Error) -> ExitCode {
     let code = if err.downcast_ref::<UsageError>().is_some() {
         USAGE
-    } else if err.downcast_ref::<Refusal>().is_some() {
+    } else if err.downcast_ref::<Refusal>().is_some()
+        || err.downcast_ref::<crate::client::Refused>().is_some()
+    {
         REFUSED
     } else {
         FAILURE

@@ -2,6 +2,7 @@
 //! to a Greenlight server. Exit codes: 0 done, 1 refused by a rule, 2 usage error, 3 other failure.
 
 mod args;
+mod client;
 mod commands;
 mod config;
 mod exit;

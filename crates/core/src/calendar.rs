@@ -267,6 +267,7 @@ fn start_of_day(date: Date, tz: &TimeZone) -> Result<Zoned, String> {
 
 /// Where a deployment starting at an instant stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WindowStatus {
     /// Inside a preferred window, nothing against it.
@@ -299,6 +300,7 @@ impl fmt::Display for WindowStatus {
 
 /// One rule that has something to say about an instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WindowFinding {
     /// The rule's name (`monday_morning`, `holiday`, `outside_window`, a blackout's name).
     pub rule: String,

@@ -21,14 +21,19 @@ use crate::version::{self, release_candidate};
 
 /// Facts about other releases that some rules need.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct World {
     /// The highest version planned or released so far (cancelled ones excluded).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub latest_version: Option<Version>,
     /// The version live in production.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub production_version: Option<Version>,
     /// The version live in production before the current one (the rollback target).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub previous_production_version: Option<Version>,
     /// A deployment or rollback running for another release: its version.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub other_run_in_progress: Option<Version>,
 }
 
@@ -47,6 +52,7 @@ pub struct Context<'a> {
 
 /// A command on an existing release.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
     /// Move the planned deployment.
@@ -139,6 +145,7 @@ pub enum Command {
         /// Why.
         reason: String,
         /// The version to return to; the previous production version if not given.
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
         to_version: Option<Version>,
     },
     /// The running rollback finished.
@@ -217,6 +224,7 @@ pub fn decide(release: &Release, command: &Command, ctx: &Context) -> Result<Vec
 
 /// A request to plan a release (or start a hotfix).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanRelease {
     /// ID for the new release (IDs are made at the edge, not in the core).
     pub release_id: Uuid,
@@ -225,6 +233,7 @@ pub struct PlanRelease {
     /// The type.
     pub release_type: ReleaseType,
     /// The version; proposed from the latest (or, for a hotfix, production) version if not given.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub version: Option<Version>,
     /// The deployment time; proposed from the cadence if not given.
     pub planned_date: Option<Timestamp>,
@@ -774,6 +783,7 @@ fn check_no_blocking_bugs(release: &Release, ctx: &Context) -> Result<(), Reason
 
 /// Where the approval matrix stands for a release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalStatus {
     /// Required roles that have not approved.
     pub missing_required: Vec<Role>,

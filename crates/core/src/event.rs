@@ -16,6 +16,7 @@ use crate::state::{ActionItem, Severity};
 
 /// Everything that can happen to a release.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A release was planned (or a hotfix started).
@@ -25,6 +26,7 @@ pub enum Event {
         /// Its checklist.
         checklist_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// Type.
         release_type: ReleaseType,
@@ -47,6 +49,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// New deployment time.
         planned_date: Timestamp,
@@ -64,10 +67,12 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// `release/vX.Y.Z`.
         release_branch: String,
         /// `X.Y.Z-rc.1`.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         release_candidate: Version,
         /// Who froze.
         frozen_by: String,
@@ -79,8 +84,10 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// `X.Y.Z-rc.N`.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         release_candidate: Version,
         /// Who cut it.
         cut_by: String,
@@ -92,6 +99,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// Phase.
         gate_phase: GatePhase,
@@ -107,6 +115,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// Phase.
         gate_phase: GatePhase,
@@ -124,6 +133,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// Phase.
         gate_phase: GatePhase,
@@ -141,6 +151,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// Phase.
         gate_phase: GatePhase,
@@ -181,6 +192,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// The role approved in.
         role: Role,
@@ -194,6 +206,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// Notes of the review.
         notes: String,
@@ -207,6 +220,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// The voter's role.
         role: Role,
@@ -238,8 +252,10 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// The candidate deployed.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         release_candidate: Version,
         /// Who deployed.
         deployed_by: String,
@@ -251,6 +267,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// Duration.
         duration_minutes: u32,
@@ -264,6 +281,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// Why.
         failure_reason: String,
@@ -277,6 +295,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// Type.
         release_type: ReleaseType,
@@ -290,6 +309,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// Type.
         release_type: ReleaseType,
@@ -305,6 +325,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// Type.
         release_type: ReleaseType,
@@ -320,6 +341,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// What the window check found.
         findings: Vec<String>,
@@ -335,8 +357,10 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// The version rolled back.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         from_version: Version,
         /// The version returned to.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         to_version: Version,
         /// Why.
         rollback_reason: String,
@@ -350,8 +374,10 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// The version rolled back.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         from_version: Version,
         /// The version returned to.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         to_version: Version,
         /// Duration.
         duration_minutes: u32,
@@ -365,8 +391,10 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// The version that was to be rolled back.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         from_version: Version,
         /// The version that was to be returned to.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         to_version: Version,
         /// Why.
         failure_reason: String,
@@ -403,6 +431,7 @@ pub enum Event {
         /// Release.
         release_id: Uuid,
         /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         version: Version,
         /// Why.
         reason: String,

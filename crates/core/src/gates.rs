@@ -11,6 +11,7 @@ use crate::release::{ReleaseStatus, ReleaseType, UnknownName};
 
 /// A phase of quality gates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GatePhase {
     /// Phase 1: planning and code freeze; required before staging.
@@ -96,6 +97,7 @@ impl FromStr for GatePhase {
 
 /// The outcome of one gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GateOutcome {
     /// Passed on evidence or sign-off.
@@ -115,6 +117,7 @@ impl GateOutcome {
 
 /// The latest result of one gate of a release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateResult {
     /// The phase.
     pub gate_phase: GatePhase,
@@ -132,6 +135,7 @@ pub struct GateResult {
 
 /// Where a phase's gates stand for a release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhaseStatus {
     /// The phase.
     pub phase: GatePhase,

@@ -156,6 +156,7 @@ const fn clock(hour: u16, minute: u16) -> ClockTime {
 
 /// What a window rule does to a deployment that starts in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Effect {
     /// Nothing: deploying is fine.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// The snake_case name is stable: the API and the CLI print it, scripts match on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// The spec's Permissions section: the actor lacks a role that may do this.
@@ -82,6 +83,7 @@ impl fmt::Display for Rule {
 
 /// One rule's refusal: what is wrong and what would satisfy the rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reason {
     /// The rule that refused.
     pub rule: Rule,
@@ -110,6 +112,7 @@ impl fmt::Display for Reason {
 
 /// A command refused by one or more rules. Every failing rule is listed, not only the first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Refusal {
     /// The failing rules, in the order they were checked.
     pub reasons: Vec<Reason>,

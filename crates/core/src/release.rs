@@ -17,6 +17,7 @@ use crate::refusal::{Reason, Rule};
 
 /// The four release types of the spec's "Release Types and Cadence".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseType {
     /// Bi-weekly Thursday release: features, non-critical fixes.
@@ -84,6 +85,7 @@ impl FromStr for ReleaseType {
 
 /// Where a release stands, per the spec's ReleaseRecord.status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseStatus {
     /// Planned; code freeze and Phase 1 happen here.
@@ -183,10 +185,12 @@ impl FromStr for ReleaseStatus {
 
 /// The spec's ReleaseRecord: every production release, for audit and history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseRecord {
     /// UUID of the release.
     pub release_id: Uuid,
     /// Semantic version, `1.2.3`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: Version,
     /// standard, hotfix, patch or major.
     pub release_type: ReleaseType,
@@ -238,6 +242,7 @@ pub struct ReleaseRecord {
 
 /// The Go/No-Go decision of the pre-deployment meeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum GoNoGo {
     /// Deploy.
     #[serde(rename = "go")]
@@ -280,6 +285,7 @@ impl FromStr for GoNoGo {
 
 /// The spec's DeploymentChecklist: completion of each step, for audit and compliance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentChecklist {
     /// UUID of the checklist.
     pub checklist_id: Uuid,
@@ -362,6 +368,7 @@ impl DeploymentChecklist {
 
 /// Checklist items that people tick by hand; the others follow from gates, deployments and votes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ManualChecklistItem {
     /// Release notes drafted.
@@ -396,6 +403,7 @@ impl FromStr for ManualChecklistItem {
 
 /// A channel of the spec's ReleaseCommunication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommunicationType {
     /// Email.
@@ -410,6 +418,7 @@ pub enum CommunicationType {
 
 /// An audience of the spec's ReleaseCommunication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     /// The internal team.
@@ -424,6 +433,7 @@ pub enum Audience {
 
 /// The spec's ReleaseCommunication: one stakeholder notification of a release.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseCommunication {
     /// UUID of the communication.
     pub communication_id: Uuid,
@@ -447,6 +457,7 @@ pub struct ReleaseCommunication {
 
 /// An environment a release is deployed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Environment {
     /// The staging environment (Phase 2).

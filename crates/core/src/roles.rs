@@ -14,6 +14,7 @@ use crate::release::UnknownName;
 
 /// The five release-process roles of the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Creates release branches, approves candidates, deploys, rolls back, overrides gates.
@@ -74,6 +75,7 @@ impl FromStr for Role {
 
 /// Something a person does in the release process that the permission table governs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Plan a standard, patch or major release (it will get a release branch).

@@ -7,6 +7,7 @@ use crate::policy::RollbackCriteria;
 
 /// A described production situation after a release.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Situation {
     /// Student scores are not persisting.
@@ -37,6 +38,7 @@ pub struct Situation {
 
 /// The spec's three outcomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RollbackDecision {
     /// Roll back now, no discussion required.
@@ -60,6 +62,7 @@ impl RollbackDecision {
 
 /// The decision and every criterion that led to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Classification {
     /// The outcome.
     pub decision: RollbackDecision,

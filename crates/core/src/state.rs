@@ -19,6 +19,7 @@ use crate::version::release_candidate;
 
 /// Bug severity, 1 (most severe) to 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "u8", into = "u8")]
 pub struct Severity(u8);
 
@@ -60,6 +61,7 @@ impl fmt::Display for Severity {
 
 /// A bug reported against the release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bug {
     /// The tracker's ID.
     pub bug_id: String,
@@ -75,6 +77,7 @@ pub struct Bug {
 
 /// One approval of the matrix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Approval {
     /// The role approved in.
     pub role: Role,
@@ -86,6 +89,7 @@ pub struct Approval {
 
 /// One Go/No-Go vote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Vote {
     /// The voter's role.
     pub role: Role,
@@ -101,6 +105,7 @@ pub struct Vote {
 
 /// The stakeholder review of a major release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StakeholderReview {
     /// Who recorded it.
     pub reviewed_by: String,
@@ -112,6 +117,7 @@ pub struct StakeholderReview {
 
 /// A deployment that has started and not ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentRun {
     /// Where.
     pub environment: Environment,
@@ -123,8 +129,10 @@ pub struct DeploymentRun {
 
 /// A rollback that has started and not ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RollbackRun {
     /// The version being returned to.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub to_version: Version,
     /// Why.
     pub reason: String,
@@ -136,6 +144,7 @@ pub struct RollbackRun {
 
 /// A follow-up with a deadline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActionItem {
     /// snake_case kind (`root_cause`).
     pub kind: String,

@@ -45,6 +45,7 @@ struct Canonical {
 
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Position in the chain, from 1.
     pub seq: i64,
@@ -83,6 +84,7 @@ pub struct AuditFilter {
 
 /// The result of walking the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditVerification {
     /// Entries checked.
     pub entries: i64,
@@ -126,9 +128,11 @@ pub(crate) async fn append(
     draft: &AuditDraft<'_>,
 ) -> Result<(), StoreError> {
     let seq = head.seq + 1;
+    // The `at` column keeps microseconds; hash exactly what the column can hold.
+    let at = timestamp(micros(draft.at), "audit time")?;
     let canonical = Canonical {
         seq,
-        at: draft.at,
+        at,
         actor: draft.actor.to_string(),
         action: draft.action.to_string(),
         subject: draft.subject.to_string(),
@@ -143,7 +147,7 @@ pub(crate) async fn append(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(seq)
-    .bind(micros(draft.at))
+    .bind(micros(at))
     .bind(draft.actor)
     .bind(draft.action)
     .bind(draft.subject)

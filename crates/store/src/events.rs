@@ -12,6 +12,7 @@ use crate::{Store, StoreError};
 
 /// One stored event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredEvent {
     /// Position in the global event log.
     pub seq: i64,

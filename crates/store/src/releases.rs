@@ -38,6 +38,7 @@ pub struct ReleaseFilter {
 
 /// One entry of an environment's history: a version went live there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     /// Position.
     pub seq: i64,
@@ -46,6 +47,7 @@ pub struct HistoryEntry {
     /// The release whose deployment or rollback made it live.
     pub release_id: Uuid,
     /// The version now live.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: Version,
     /// `deploy` or `rollback`.
     pub kind: String,

@@ -14,6 +14,7 @@ use crate::{Change, Store, StoreError};
 
 /// A user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// User ID (a short name, `erin`).
     pub id: String,
@@ -31,6 +32,7 @@ pub struct User {
 
 /// An API token as stored: only its SHA-256 hash, never the token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenRecord {
     /// Token ID (shown in lists; not the secret).
     pub id: Uuid,

@@ -457,7 +457,26 @@ async fn outbox_messages_commit_with_their_change_and_are_claimed_once(db: &Test
     assert_eq!(dead[0].attempts, 2);
 }
 
+/// Regression: a change timed with nanoseconds (as the system clock gives) used to hash a time
+/// the microsecond `at` column could not hold, so the chain failed to verify.
+async fn audit_verifies_with_sub_microsecond_times(db: &TestDb) {
+    let at = jiff::Timestamp::from_nanosecond(1_764_000_000_123_456_789).unwrap();
+    let user = User {
+        id: "nano".into(),
+        display_name: "Nano".into(),
+        roles: BTreeSet::new(),
+        is_admin: false,
+        disabled: false,
+        created_at: at,
+    };
+    let change = Change::new(at, "admin", "user.create");
+    db.store.create_user(&user, &change).await.unwrap();
+    let verdict = db.store.verify_audit().await.unwrap();
+    assert!(verdict.valid, "{verdict:?}");
+}
+
 both_backends!(
+    audit_verifies_with_sub_microsecond_times,
     releases_are_created_and_found,
     a_stale_revision_is_refused,
     concurrent_conflicting_writes_have_exactly_one_winner,

@@ -1,8 +1,11 @@
 //! Command dispatch.
 
+mod accounts;
 mod calendar;
 mod policy;
+mod remote;
 mod rollback;
+mod serve;
 mod tour;
 mod version;
 mod window;
@@ -12,7 +15,8 @@ use std::process::ExitCode;
 use greenlight_core::ReleaseType;
 use jiff::Timestamp;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, RollbackCommand};
+use crate::client::Api;
 use crate::config::load_policy;
 use crate::exit::usage;
 
@@ -36,14 +40,42 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         now: Timestamp::now(),
         json: cli.json,
     };
+    let api = || Api::new(&cli.server, cli.token.clone());
     match cli.command {
         None => tour::run(&env),
         Some(Command::Version(cmd)) => version::run(&env, cmd),
         Some(Command::Window(cmd)) => window::run(&env, cmd),
         Some(Command::Calendar(args)) => calendar::run(&env, args),
         Some(Command::Policy(cmd)) => policy::run(&env, cmd),
-        Some(Command::Rollback(cmd)) => rollback::run(&env, cmd),
+        Some(Command::Rollback(RollbackCommand::Classify(args))) => rollback::run(&env, args),
+        Some(Command::Rollback(cmd)) => remote::rollback(&env, &api()?, cmd),
+        Some(Command::Serve(args)) => serve::run(env.policy, args),
+        Some(Command::Release(cmd)) => remote::release(&env, &api()?, cmd),
+        Some(Command::Gate(cmd)) => remote::gate(&env, &api()?, cmd),
+        Some(Command::Approve(args)) => remote::approve(&env, &api()?, args),
+        Some(Command::GoNoGo(args)) => remote::go_no_go(&env, &api()?, args),
+        Some(Command::Checklist(args)) => remote::checklist(&env, &api()?, args),
+        Some(Command::Bug(cmd)) => remote::bug(&env, &api()?, cmd),
+        Some(Command::Deployment(cmd)) => remote::deployment(&env, &api()?, cmd),
+        Some(Command::Events(args)) => remote::events(&env, &api()?, args),
+        Some(Command::Audit(cmd)) => remote::audit(&env, &api()?, cmd),
+        Some(Command::User(cmd)) => accounts::user(&api()?, env.json, cmd),
+        Some(Command::Token(cmd)) => accounts::token(&api()?, env.json, cmd),
     }
+}
+
+/// `a, b, c` for a JSON array of strings.
+pub fn list_text(value: &serde_json::Value) -> String {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }
 
 /// Reads a release type argument.

@@ -5,13 +5,12 @@ use std::process::ExitCode;
 use greenlight_core::rollback::{Situation, classify};
 
 use super::{Env, done};
-use crate::args::{ClassifyArgs, RollbackCommand};
+use crate::args::ClassifyArgs;
 use crate::exit::usage;
 use crate::output::print_json;
 
-/// Runs a `rollback` subcommand.
-pub fn run(env: &Env, cmd: RollbackCommand) -> anyhow::Result<ExitCode> {
-    let RollbackCommand::Classify(args) = cmd;
+/// Runs `rollback classify`.
+pub fn run(env: &Env, args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let situation = situation(&args)?;
     let result = classify(&situation, &env.policy.rollback.criteria);
     if env.json {

@@ -1,0 +1,137 @@
+//! The HTTP client of the client commands: one place that knows the API's conventions
+//! (bearer token, `If-Match`, problem documents) and maps answers to DESIGN.md's exit codes.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::header::IF_MATCH;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::exit::usage;
+
+/// A refusal by the server: a rule of the process, a permission, or a stale revision (exit 1).
+#[derive(Debug)]
+pub struct Refused {
+    /// Every failing rule with what would satisfy it.
+    pub message: String,
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// A connection to a Greenlight server.
+pub struct Api {
+    base: String,
+    token: Option<String>,
+    http: Client,
+}
+
+impl Api {
+    /// A client for `server` (`http://127.0.0.1:8080`) with an optional token.
+    pub fn new(server: &str, token: Option<String>) -> anyhow::Result<Api> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = Client::builder()
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("greenlight/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Api {
+            base: format!("{}/api/v1", server.trim_end_matches('/')),
+            token: token.filter(|t| !t.trim().is_empty()),
+            http,
+        })
+    }
+
+    fn authed(&self, request: RequestBuilder) -> anyhow::Result<RequestBuilder> {
+        let token = self.token.as_deref().ok_or_else(|| {
+            usage("no token: set GREENLIGHT_TOKEN or pass --token (`greenlight serve` prints the first one)")
+        })?;
+        Ok(request.bearer_auth(token))
+    }
+
+    /// GET a path (`/releases`) with query pairs.
+    pub fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> anyhow::Result<T> {
+        let request = self.authed(self.http.get(self.url(path)).query(query))?;
+        self.send(request)
+    }
+
+    /// POST a JSON body, based on `revision` when given.
+    pub fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        revision: Option<i64>,
+    ) -> anyhow::Result<T> {
+        let mut request = self.authed(self.http.post(self.url(path)).json(body))?;
+        if let Some(revision) = revision {
+            request = request.header(IF_MATCH, format!("\"{revision}\""));
+        }
+        self.send(request)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> anyhow::Result<T> {
+        let response = request.send().map_err(|e| {
+            anyhow::anyhow!("cannot reach the Greenlight server at {}: {e}", self.base)
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            let body = response.text()?;
+            let text = if body.is_empty() { "null" } else { &body };
+            return serde_json::from_str(text).map_err(|e| {
+                anyhow::anyhow!("the server's answer is not what this client expects: {e}")
+            });
+        }
+        Err(problem_error(status, response))
+    }
+}
+
+/// Turns an error response into the error kind that gives the right exit code.
+fn problem_error(status: StatusCode, response: Response) -> anyhow::Error {
+    let problem: Value = response.json().unwrap_or(Value::Null);
+    let detail = problem["detail"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    let reasons: Vec<String> = problem["reasons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let rule = r["rule"].as_str()?;
+            let message = r["message"].as_str().unwrap_or_default();
+            let satisfy = r["satisfy"].as_str().unwrap_or_default();
+            Some(format!("{rule}: {message} ({satisfy})"))
+        })
+        .collect();
+    let message = if let Some(rule) = problem["rule"].as_str().filter(|_| reasons.is_empty()) {
+        format!("refused by {rule}: {detail}")
+    } else if reasons.is_empty() {
+        detail.clone()
+    } else {
+        format!("refused by {}", reasons.join("; "))
+    };
+    match status {
+        StatusCode::BAD_REQUEST => usage(detail),
+        StatusCode::FORBIDDEN
+        | StatusCode::CONFLICT
+        | StatusCode::UNPROCESSABLE_ENTITY
+        | StatusCode::NOT_FOUND => anyhow::Error::new(Refused { message }),
+        _ => anyhow::anyhow!("{detail} (HTTP {status})"),
+    }
+}

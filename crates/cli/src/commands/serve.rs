@@ -1,0 +1,65 @@
+//! `greenlight serve`: the service, with a first-run guide.
+
+use std::process::ExitCode;
+
+use greenlight_core::Policy;
+use greenlight_server::{ServeConfig, Server, shutdown_signal};
+use greenlight_store::redact;
+use tracing_subscriber::EnvFilter;
+
+use super::done;
+use crate::args::ServeArgs;
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub fn run(policy: Policy, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("GREENLIGHT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(policy, args))?;
+    done()
+}
+
+async fn serve(policy: Policy, args: ServeArgs) -> anyhow::Result<()> {
+    let config = ServeConfig {
+        bind: args.bind,
+        database_url: args.database_url.clone(),
+        policy,
+        test_clock: args.test_clock,
+        bootstrap_token: std::env::var("GREENLIGHT_BOOTSTRAP_TOKEN").ok(),
+    };
+    let server = Server::start(config).await?;
+    let addr = server.local_addr()?;
+    println!(
+        "Greenlight {} listening on http://{addr} (database {})",
+        env!("CARGO_PKG_VERSION"),
+        redact(&args.database_url)
+    );
+    println!("API docs: http://{addr}/api/v1/openapi.json");
+    if let Some(token) = &server.bootstrap_token {
+        print_first_run(&addr.to_string(), token);
+    }
+    server.run(shutdown_signal()).await?;
+    println!("Greenlight stopped.");
+    Ok(())
+}
+
+fn print_first_run(addr: &str, token: &str) {
+    println!();
+    println!("First run: created the administrator `admin`. Its token is shown only now:");
+    println!();
+    println!("    export GREENLIGHT_SERVER=http://{addr}");
+    println!("    export GREENLIGHT_TOKEN={token}");
+    println!();
+    println!("Next, in another terminal with those two variables set:");
+    println!("    greenlight user add erin --role engineering_lead   # prints erin's token");
+    println!("    greenlight user add quinn --role qa_lead");
+    println!("    greenlight release plan --type standard            # as erin");
+    println!("    greenlight release list");
+    println!();
+}

@@ -1,0 +1,318 @@
+//! Accounts (users with the spec's roles, API tokens) and environments.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use greenlight_core::Role;
+use greenlight_core::release::Environment;
+use greenlight_store::{Change, HistoryEntry, TokenRecord, User};
+use semver::Version;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{Body, Path};
+use crate::auth::{Auth, new_token, token_hash};
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+/// What is live where: each environment's deployment history, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnvironmentsView {
+    /// Staging's history.
+    pub staging: Vec<HistoryEntry>,
+    /// Production's history.
+    pub production: Vec<HistoryEntry>,
+}
+
+/// Each environment's deployment history.
+#[utoipa::path(get, path = "/api/v1/environments", tag = "accounts",
+    responses((status = 200, body = EnvironmentsView), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn environments(
+    State(state): State<AppState>,
+    _auth: Auth,
+) -> ApiResult<Json<EnvironmentsView>> {
+    Ok(Json(EnvironmentsView {
+        staging: state
+            .store
+            .environment_history(Environment::Staging, 1000)
+            .await?,
+        production: state
+            .store
+            .environment_history(Environment::Production, 1000)
+            .await?,
+    }))
+}
+
+/// The version live in an environment before Greenlight ran it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BaselineRequest {
+    /// The version (`1.3.2`).
+    pub version: String,
+}
+
+/// Records the version live in an environment before Greenlight (admin only), so the first
+/// rollback has a target.
+#[utoipa::path(post, path = "/api/v1/environments/{environment}/baseline", tag = "accounts",
+    params(("environment" = Environment, Path, description = "staging or production")),
+    request_body = BaselineRequest,
+    responses((status = 201, body = EnvironmentsView), (status = 400, body = Problem),
+        (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn baseline(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(environment): Path<Environment>,
+    Body(body): Body<BaselineRequest>,
+) -> ApiResult<(StatusCode, Json<EnvironmentsView>)> {
+    auth.require_admin()?;
+    let text = body.version.trim().trim_start_matches('v');
+    let version = Version::parse(text).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "version `{}` is not semver like 1.3.2: {e}",
+            body.version
+        ))
+    })?;
+    let change = Change::new(
+        state.clock.now(),
+        auth.actor.id.clone(),
+        "environment.baseline",
+    );
+    state
+        .store
+        .record_baseline(environment, &version, &change)
+        .await?;
+    let Json(view) = environments(State(state), auth).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// The caller.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    responses((status = 200, body = User), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn me(auth: Auth) -> Json<User> {
+    Json(auth.user)
+}
+
+/// Every user (admin only).
+#[utoipa::path(get, path = "/api/v1/users", tag = "accounts",
+    responses((status = 200, body = [User]), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn users(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<User>>> {
+    auth.require_admin()?;
+    Ok(Json(state.store.users().await?))
+}
+
+/// A new user.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUserRequest {
+    /// Short ID (`erin`): lowercase letters, digits, `.`, `_`, `-`.
+    pub id: String,
+    /// Name to show (the ID when absent).
+    pub display_name: Option<String>,
+    /// Release-process roles.
+    #[serde(default)]
+    pub roles: BTreeSet<Role>,
+    /// May manage users and tokens.
+    #[serde(default)]
+    pub is_admin: bool,
+}
+
+fn check_user_id(id: &str) -> ApiResult<()> {
+    let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c);
+    let starts_well = id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if starts_well && id.len() <= 64 && id.chars().all(valid_char) {
+        return Ok(());
+    }
+    Err(ApiError::BadRequest(format!(
+        "user ID `{id}` must be 1-64 lowercase letters, digits, `.`, `_` or `-`, starting with a letter or digit"
+    )))
+}
+
+/// Creates a user (admin only).
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = CreateUserRequest,
+    responses((status = 201, body = User), (status = 400, body = Problem),
+        (status = 403, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    Body(body): Body<CreateUserRequest>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    auth.require_admin()?;
+    check_user_id(&body.id)?;
+    let now = state.clock.now();
+    let user = User {
+        display_name: body
+            .display_name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| body.id.clone()),
+        id: body.id,
+        roles: body.roles,
+        is_admin: body.is_admin,
+        disabled: false,
+        created_at: now,
+    };
+    let change = Change::new(now, auth.actor.id.clone(), "user.create");
+    state.store.create_user(&user, &change).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Changes to a user; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateUserRequest {
+    /// Name to show.
+    pub display_name: Option<String>,
+    /// The complete new set of roles.
+    pub roles: Option<BTreeSet<Role>>,
+    /// May manage users and tokens.
+    pub is_admin: Option<bool>,
+    /// Disabled users' tokens stop working.
+    pub disabled: Option<bool>,
+}
+
+/// Changes a user's roles, name, admin or disabled flag (admin only).
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "accounts",
+    params(("id" = String, Path, description = "User ID")), request_body = UpdateUserRequest,
+    responses((status = 200, body = User), (status = 400, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Body(body): Body<UpdateUserRequest>,
+) -> ApiResult<Json<User>> {
+    auth.require_admin()?;
+    let mut user = state
+        .store
+        .user(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no user `{id}`")))?;
+    if id == auth.user.id && (body.disabled == Some(true) || body.is_admin == Some(false)) {
+        return Err(ApiError::BadRequest(
+            "you cannot disable yourself or drop your own admin flag; ask another admin".into(),
+        ));
+    }
+    if let Some(name) = body.display_name.filter(|n| !n.trim().is_empty()) {
+        user.display_name = name;
+    }
+    user.roles = body.roles.unwrap_or(user.roles);
+    user.is_admin = body.is_admin.unwrap_or(user.is_admin);
+    user.disabled = body.disabled.unwrap_or(user.disabled);
+    let change = Change::new(state.clock.now(), auth.actor.id.clone(), "user.update");
+    state.store.update_user(&user, &change).await?;
+    Ok(Json(user))
+}
+
+fn require_self_or_admin(auth: &Auth, user_id: &str) -> ApiResult<()> {
+    if auth.user.id == user_id {
+        return Ok(());
+    }
+    auth.require_admin()
+}
+
+/// A user's tokens, without secrets (the user or an admin).
+#[utoipa::path(get, path = "/api/v1/users/{id}/tokens", tag = "accounts",
+    params(("id" = String, Path, description = "User ID")),
+    responses((status = 200, body = [TokenRecord]), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn tokens(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<TokenRecord>>> {
+    require_self_or_admin(&auth, &id)?;
+    Ok(Json(state.store.tokens(&id).await?))
+}
+
+/// A new token's name.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateTokenRequest {
+    /// What it is for (`ci`, `laptop`).
+    pub name: String,
+}
+
+/// A new token: the secret is in this response only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewToken {
+    /// Token ID (to revoke it).
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: String,
+    /// What it is for.
+    pub name: String,
+    /// The secret; Greenlight keeps only its hash, so it cannot be shown again.
+    pub token: String,
+}
+
+/// Creates an API token for a user (the user or an admin); the secret is shown once.
+#[utoipa::path(post, path = "/api/v1/users/{id}/tokens", tag = "accounts",
+    params(("id" = String, Path, description = "User ID")), request_body = CreateTokenRequest,
+    responses((status = 201, body = NewToken), (status = 400, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Body(body): Body<CreateTokenRequest>,
+) -> ApiResult<(StatusCode, Json<NewToken>)> {
+    require_self_or_admin(&auth, &id)?;
+    let name = body.name.trim().to_string();
+    if name.is_empty() {
+        return Err(ApiError::BadRequest(
+            "a token needs a name (`ci`, `laptop`)".into(),
+        ));
+    }
+    if state.store.user(&id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no user `{id}`")));
+    }
+    let secret = new_token()?;
+    let now = state.clock.now();
+    let record = TokenRecord {
+        id: Uuid::new_v4(),
+        user_id: id.clone(),
+        name: name.clone(),
+        token_hash: token_hash(&secret),
+        created_at: now,
+        revoked_at: None,
+    };
+    let change = Change::new(now, auth.actor.id.clone(), "token.create");
+    state.store.create_token(&record, &change).await?;
+    let token = NewToken {
+        id: record.id,
+        user_id: id,
+        name,
+        token: secret,
+    };
+    Ok((StatusCode::CREATED, Json(token)))
+}
+
+/// Revokes a token (its owner or an admin).
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts",
+    params(("id" = Uuid, Path, description = "Token ID")),
+    responses((status = 204), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    let owns = state
+        .store
+        .tokens(&auth.user.id)
+        .await?
+        .iter()
+        .any(|t| t.id == id);
+    if !owns {
+        auth.require_admin()?;
+    }
+    let change = Change::new(state.clock.now(), auth.actor.id.clone(), "token.revoke");
+    state.store.revoke_token(id, &change).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

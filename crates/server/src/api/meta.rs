@@ -1,0 +1,200 @@
+//! The policy, permissions, windows, calendar, OpenAPI document, health and metrics.
+
+// utoipa's `params(SomeQuery)` expands to a path the lint calls redundant.
+#![allow(unused_qualifications)]
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use greenlight_core::calendar::release_calendar;
+use greenlight_core::ics::calendar_to_ics;
+use greenlight_core::roles::PERMISSIONS;
+use greenlight_core::{Action, ReleaseType, Role};
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::views::{WindowView, window_view};
+use super::{ApiDoc, Body, Query};
+use crate::auth::Auth;
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+/// The effective policy (the spec's defaults merged with the config file).
+#[utoipa::path(get, path = "/api/v1/policy", tag = "policy",
+    responses((status = 200, description = "The policy", body = Object), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn policy(State(state): State<AppState>, _auth: Auth) -> Json<greenlight_core::Policy> {
+    Json(state.policy.as_ref().clone())
+}
+
+/// One row of the permission table.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Permission {
+    /// The action.
+    pub action: Action,
+    /// Roles that may take it.
+    pub roles: Vec<Role>,
+}
+
+/// The spec's permission table: each action with the roles that may take it.
+#[utoipa::path(get, path = "/api/v1/permissions", tag = "policy",
+    responses((status = 200, body = [Permission]), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn permissions(_auth: Auth) -> Json<Vec<Permission>> {
+    Json(
+        PERMISSIONS
+            .iter()
+            .map(|(action, roles)| Permission {
+                action: *action,
+                roles: roles.to_vec(),
+            })
+            .collect(),
+    )
+}
+
+/// Which window to judge.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WindowQuery {
+    /// The instant (RFC 3339); now when absent.
+    pub at: Option<Timestamp>,
+    /// Release type (standard when absent).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub release_type: Option<ReleaseType>,
+}
+
+/// Whether a deployment may start at an instant, with every matching window rule.
+#[utoipa::path(get, path = "/api/v1/window", tag = "policy", params(WindowQuery),
+    responses((status = 200, body = WindowView), (status = 400, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn window(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Query(query): Query<WindowQuery>,
+) -> Json<WindowView> {
+    let at = query.at.unwrap_or_else(|| state.clock.now());
+    let release_type = query.release_type.unwrap_or(ReleaseType::Standard);
+    Json(window_view(&state.policy, at, release_type))
+}
+
+/// Which dates the calendar covers.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CalendarQuery {
+    /// First date (today when absent).
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<Date>,
+    /// Last date (8 weeks after `from` when absent; at most 2 years after it).
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<Date>,
+    /// `ics` for an iCalendar file instead of JSON.
+    pub format: Option<CalendarFormat>,
+}
+
+/// Calendar output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CalendarFormat {
+    /// JSON.
+    Json,
+    /// iCalendar (`text/calendar`).
+    Ics,
+}
+
+/// The planned releases of a date range with their milestones, as JSON or iCalendar.
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "policy", params(CalendarQuery),
+    responses((status = 200, description = "Planned releases (JSON array, or text/calendar with format=ics)", body = [Object]),
+        (status = 400, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn calendar(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Query(query): Query<CalendarQuery>,
+) -> ApiResult<Response> {
+    let now = state.clock.now();
+    let today = now.to_zoned(state.policy.tz().clone()).date();
+    let from = query.from.unwrap_or(today);
+    let to = match query.to {
+        Some(to) => to,
+        None => from.checked_add(8.weeks()).unwrap_or(from),
+    };
+    let longest = from.checked_add(2.years()).unwrap_or(from);
+    if to < from || to > longest {
+        return Err(ApiError::BadRequest(format!(
+            "calendar range {from}..{to}: `to` must be on or after `from` and at most 2 years after it"
+        )));
+    }
+    let releases = release_calendar(&state.policy, from, to);
+    if query.format == Some(CalendarFormat::Ics) {
+        let mut response = calendar_to_ics(&releases, now).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/calendar; charset=utf-8"),
+        );
+        return Ok(response);
+    }
+    Ok(Json(releases).into_response())
+}
+
+/// The OpenAPI 3.1 document of this API.
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Sets the test clock.
+#[derive(Debug, Deserialize)]
+pub struct ClockRequest {
+    /// The time the clock should read now.
+    pub now: Timestamp,
+}
+
+/// Moves the clock (only on a server started with `--test-clock`; 404 otherwise).
+pub async fn set_clock(
+    State(state): State<AppState>,
+    auth: Auth,
+    Body(body): Body<ClockRequest>,
+) -> ApiResult<StatusCode> {
+    let clock = state
+        .test_clock
+        .as_ref()
+        .ok_or_else(|| ApiError::NotFound("the clock is settable only with --test-clock".into()))?;
+    auth.require_admin()?;
+    clock.set(body.now);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Liveness: the process serves requests.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = String)))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses((status = 200, body = String), (status = 503, body = String)))]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(err) => {
+            tracing::warn!(error = %err, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+/// Prometheus metrics: requests, latencies, releases by status.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    if let Ok(counts) = state.store.release_counts().await {
+        state.metrics.set_release_counts(&counts);
+    }
+    let mut response = state.metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,300 @@
+//! The HTTP API under `/api/v1`: routes, extractors, and the one path every release command takes.
+
+mod admin;
+mod log;
+mod meta;
+mod releases;
+pub mod views;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{ETAG, IF_MATCH};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use greenlight_core::{Command, Context, decide};
+use greenlight_store::{Change, StoredRelease};
+use serde::de::DeserializeOwned;
+use utoipa::OpenApi;
+
+use crate::auth::Auth;
+use crate::problem::{ApiError, ApiResult};
+use crate::state::AppState;
+use views::{ReleaseView, release_view};
+
+/// All routes.
+pub fn routes() -> Router<AppState> {
+    let releases = Router::new()
+        .route("/", get(releases::list).post(releases::plan_release))
+        .route("/{key}", get(releases::show))
+        .route("/{key}/freeze", post(releases::freeze))
+        .route("/{key}/candidates", post(releases::cut_candidate))
+        .route("/{key}/reschedule", post(releases::reschedule))
+        .route("/{key}/cancel", post(releases::cancel))
+        .route(
+            "/{key}/checklist",
+            get(releases::checklist).post(releases::mark_checklist),
+        )
+        .route(
+            "/{key}/gates",
+            get(releases::gates).post(releases::record_gate),
+        )
+        .route("/{key}/gates/override", post(releases::override_gate))
+        .route(
+            "/{key}/approvals",
+            get(releases::approvals).post(releases::approve),
+        )
+        .route(
+            "/{key}/stakeholder-review",
+            post(releases::stakeholder_review),
+        )
+        .route("/{key}/go-no-go", post(releases::go_no_go))
+        .route("/{key}/bugs", post(releases::report_bug))
+        .route("/{key}/bugs/{bug_id}/resolve", post(releases::resolve_bug))
+        .route("/{key}/deployments", post(releases::start_deployment))
+        .route(
+            "/{key}/deployments/current/complete",
+            post(releases::complete_deployment),
+        )
+        .route(
+            "/{key}/deployments/current/fail",
+            post(releases::fail_deployment),
+        )
+        .route("/{key}/rollback", post(releases::start_rollback))
+        .route(
+            "/{key}/rollback/complete",
+            post(releases::complete_rollback),
+        )
+        .route("/{key}/rollback/fail", post(releases::fail_rollback))
+        .route(
+            "/{key}/action-items/{kind}/complete",
+            post(releases::complete_action_item),
+        )
+        .route("/{key}/events", get(releases::events))
+        .route("/{key}/audit", get(releases::audit))
+        .route(
+            "/{key}/communications",
+            get(releases::communications).post(releases::record_communication),
+        );
+    let api = Router::new()
+        .nest("/releases", releases)
+        .route("/events", get(log::events))
+        .route("/audit", get(log::audit))
+        .route("/audit/verify", get(log::verify))
+        .route("/environments", get(admin::environments))
+        .route(
+            "/environments/{environment}/baseline",
+            post(admin::baseline),
+        )
+        .route("/me", get(admin::me))
+        .route("/users", get(admin::users).post(admin::create_user))
+        .route("/users/{id}", axum::routing::patch(admin::update_user))
+        .route(
+            "/users/{id}/tokens",
+            get(admin::tokens).post(admin::create_token),
+        )
+        .route("/tokens/{id}", axum::routing::delete(admin::revoke_token))
+        .route("/policy", get(meta::policy))
+        .route("/permissions", get(meta::permissions))
+        .route("/window", get(meta::window))
+        .route("/calendar", get(meta::calendar))
+        .route("/openapi.json", get(meta::openapi))
+        .route("/_test/clock", put(meta::set_clock));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(meta::healthz))
+        .route("/readyz", get(meta::readyz))
+        .route("/metrics", get(meta::metrics))
+}
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Greenlight",
+        description = "Runs the MLC release process: plans releases, enforces the rules of the release spec, records gates, approvals, Go/No-Go, deployments and rollbacks, and keeps an audit trail. Errors are application/problem+json naming the refusing rule.",
+        version = "1.0.0"
+    ),
+    paths(
+        releases::list, releases::plan_release, releases::show, releases::freeze, releases::cut_candidate,
+        releases::reschedule, releases::cancel, releases::checklist, releases::mark_checklist,
+        releases::gates, releases::record_gate, releases::override_gate, releases::approvals,
+        releases::approve, releases::stakeholder_review, releases::go_no_go, releases::report_bug,
+        releases::resolve_bug, releases::start_deployment, releases::complete_deployment,
+        releases::fail_deployment, releases::start_rollback, releases::complete_rollback,
+        releases::fail_rollback, releases::complete_action_item, releases::events,
+        releases::audit, releases::communications, releases::record_communication,
+        log::events, log::audit, log::verify,
+        admin::environments, admin::baseline, admin::me, admin::users, admin::create_user,
+        admin::update_user, admin::tokens, admin::create_token, admin::revoke_token,
+        meta::policy, meta::permissions, meta::window, meta::calendar,
+        meta::healthz, meta::readyz
+    ),
+    components(schemas(crate::problem::Problem)),
+    modifiers(&Security),
+    tags(
+        (name = "releases", description = "Releases and the commands of the release process"),
+        (name = "log", description = "Events and the audit trail"),
+        (name = "accounts", description = "Users, roles and API tokens"),
+        (name = "policy", description = "The policy, permissions, windows and calendar"),
+        (name = "health", description = "Liveness and readiness")
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// A JSON body whose rejections are problem documents.
+pub struct Body<T>(pub T);
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<T>::from_request(req, state).await?;
+        Ok(Body(value))
+    }
+}
+
+/// A query string whose rejections are problem documents.
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Query(value))
+    }
+}
+
+/// Path parameters whose rejections are problem documents.
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(value) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(Path(value))
+    }
+}
+
+/// The `If-Match` header: the revision the caller's change is based on.
+pub struct IfMatch(pub Option<i64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(IF_MATCH) else {
+            return Ok(IfMatch(None));
+        };
+        let text = value.to_str().unwrap_or_default().trim();
+        let bare = text.trim_start_matches("W/").trim_matches('"');
+        bare.parse::<i64>().map(|r| IfMatch(Some(r))).map_err(|_| {
+            ApiError::BadRequest(format!(
+                "If-Match `{text}` is not a release revision like \"3\" (the ETag of GET /releases/KEY)"
+            ))
+        })
+    }
+}
+
+/// A release response with its revision as the ETag.
+pub struct Released {
+    status: StatusCode,
+    view: ReleaseView,
+}
+
+impl IntoResponse for Released {
+    fn into_response(self) -> Response {
+        let etag = format!("\"{}\"", self.view.revision);
+        let mut response = (self.status, Json(self.view)).into_response();
+        if let Ok(value) = HeaderValue::from_str(&etag) {
+            response.headers_mut().insert(ETAG, value);
+        }
+        response
+    }
+}
+
+impl Released {
+    fn new(status: StatusCode, stored: &StoredRelease, state: &AppState) -> Self {
+        Released {
+            status,
+            view: release_view(stored, &state.policy, state.clock.now()),
+        }
+    }
+}
+
+/// Loads a release by ID or version.
+pub(crate) async fn load(state: &AppState, key: &str) -> ApiResult<StoredRelease> {
+    state.store.find_release(key).await?.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no release `{key}` (give a version like 1.4.0 or a release ID)"
+        ))
+    })
+}
+
+/// The one path of every release command: load, check the revision, decide, apply, commit.
+pub(crate) async fn execute(
+    state: &AppState,
+    auth: &Auth,
+    key: &str,
+    if_match: IfMatch,
+    action: &str,
+    command: Command,
+) -> ApiResult<Released> {
+    let stored = load(state, key).await?;
+    if let Some(expected) = if_match.0.filter(|r| *r != stored.revision) {
+        return Err(ApiError::Conflict(format!(
+            "release {} changed: it is at revision {}, the change was based on revision {expected}; reload and try again",
+            stored.release.record.version, stored.revision
+        )));
+    }
+    let world = state.store.world_for(&stored.release).await?;
+    let now = state.clock.now();
+    let ctx = Context {
+        policy: &state.policy,
+        now,
+        actor: &auth.actor,
+        world: &world,
+    };
+    let events = decide(&stored.release, &command, &ctx)?;
+    let mut release = stored.release.clone();
+    for event in &events {
+        release.apply(event);
+    }
+    let change = Change::new(now, auth.actor.id.clone(), action);
+    let saved = state
+        .store
+        .commit_release(&release, stored.revision, &events, &change)
+        .await?;
+    tracing::info!(release = %release.record.version, action, actor = %auth.actor.id, "release changed");
+    Ok(Released::new(StatusCode::OK, &saved, state))
+}

@@ -1,0 +1,382 @@
+//! What the API returns and accepts, beyond the core's own types.
+
+use greenlight_core::calendar::{WindowFinding, WindowStatus, check_window};
+use greenlight_core::decide::approval_status;
+use greenlight_core::gates::{GateOutcome, GatePhase, phase_status};
+use greenlight_core::release::{
+    Audience, CommunicationType, DeploymentChecklist, Environment, GoNoGo, ManualChecklistItem,
+    ReleaseRecord,
+};
+use greenlight_core::state::{
+    Approval, Bug, DeploymentRun, RollbackRun, Severity, StakeholderReview, Vote,
+};
+use greenlight_core::{Policy, ReleaseType, Role};
+use greenlight_store::StoredRelease;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A release with everything a person or script needs to act on it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReleaseView {
+    /// Revision for optimistic concurrency (also the ETag); send it back in `If-Match`.
+    pub revision: i64,
+    /// The spec's ReleaseRecord.
+    pub record: ReleaseRecord,
+    /// The spec's DeploymentChecklist.
+    pub checklist: DeploymentChecklist,
+    /// The release or hotfix branch.
+    pub branch: String,
+    /// A hotfix's title.
+    pub title: Option<String>,
+    /// The latest release candidate (`1.4.0-rc.2`).
+    pub release_candidate: Option<String>,
+    /// Quality gates per phase that applies to this release type.
+    pub phases: Vec<PhaseView>,
+    /// The approval matrix and where it stands.
+    pub approvals: ApprovalsView,
+    /// The Go/No-Go decision and votes.
+    pub go_no_go: GoNoGoView,
+    /// Bugs reported against the release.
+    pub bugs: Vec<Bug>,
+    /// The deployment in progress.
+    pub deployment: Option<DeploymentRun>,
+    /// The rollback in progress.
+    pub rollback: Option<RollbackRun>,
+    /// Follow-ups with deadlines.
+    pub action_items: Vec<ActionItemView>,
+    /// The deployment window at the planned date.
+    pub planned_window: WindowView,
+}
+
+/// One phase's gates.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhaseView {
+    /// The phase.
+    pub phase: GatePhase,
+    /// Every gate passed or overridden.
+    pub passed: bool,
+    /// The gates of the phase with their latest result.
+    pub gates: Vec<GateView>,
+}
+
+/// One gate and its latest result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GateView {
+    /// Name.
+    pub name: String,
+    /// What it checks.
+    pub description: String,
+    /// Latest outcome; null when no result yet.
+    pub outcome: Option<GateOutcome>,
+    /// Failure reason or override justification.
+    pub reason: Option<String>,
+    /// Who recorded it.
+    pub validated_by: Option<String>,
+    /// When.
+    pub at: Option<Timestamp>,
+}
+
+/// The approval matrix for the release.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalsView {
+    /// Required roles.
+    pub required: Vec<Role>,
+    /// Optional roles.
+    pub optional: Vec<Role>,
+    /// Distinct approvals needed.
+    pub minimum: u32,
+    /// Distinct approvals so far.
+    pub count: u32,
+    /// Required roles still missing.
+    pub missing_required: Vec<Role>,
+    /// Whether a stakeholder review is needed.
+    pub stakeholder_review_required: bool,
+    /// The stakeholder review, if recorded.
+    pub stakeholder_review: Option<StakeholderReview>,
+    /// The matrix is satisfied.
+    pub satisfied: bool,
+    /// The approvals.
+    pub approvals: Vec<Approval>,
+}
+
+/// The Go/No-Go decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GoNoGoView {
+    /// go, no-go or pending.
+    pub decision: GoNoGo,
+    /// Whether this release type needs the decision.
+    pub required: bool,
+    /// Roles that vote.
+    pub participants: Vec<Role>,
+    /// The latest vote of each role.
+    pub votes: Vec<Vote>,
+}
+
+/// An action item with whether it is late.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionItemView {
+    /// Kind.
+    pub kind: String,
+    /// What to do.
+    pub title: String,
+    /// Deadline.
+    pub due_at: Timestamp,
+    /// When done.
+    pub done_at: Option<Timestamp>,
+    /// Who did it.
+    pub done_by: Option<String>,
+    /// Not done and past the deadline.
+    pub overdue: bool,
+}
+
+/// A window verdict.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WindowView {
+    /// The instant judged.
+    pub at: Timestamp,
+    /// The same instant in the policy's zone, for people (`Thu 2026-12-10 14:00 PST`).
+    pub local: String,
+    /// The release type judged.
+    pub release_type: ReleaseType,
+    /// preferred, allowed, discouraged or blocked.
+    pub status: WindowStatus,
+    /// Whether a deployment may start without an override.
+    pub may_start: bool,
+    /// Every matching rule.
+    pub findings: Vec<WindowFinding>,
+}
+
+/// The window verdict at `at` for `release_type`.
+pub fn window_view(policy: &Policy, at: Timestamp, release_type: ReleaseType) -> WindowView {
+    let verdict = check_window(policy, at, release_type);
+    WindowView {
+        at,
+        local: verdict.at.strftime("%a %Y-%m-%d %H:%M %Z").to_string(),
+        release_type,
+        may_start: verdict.may_start(),
+        status: verdict.status,
+        findings: verdict.findings,
+    }
+}
+
+/// Builds the view of a stored release.
+pub fn release_view(stored: &StoredRelease, policy: &Policy, now: Timestamp) -> ReleaseView {
+    let release = &stored.release;
+    let release_type = release.release_type();
+    let phases = GatePhase::for_type(release_type)
+        .iter()
+        .map(|phase| {
+            let status = phase_status(policy, *phase, &release.gates);
+            let gates = policy
+                .gates
+                .of(*phase)
+                .iter()
+                .map(|spec| {
+                    let result = release
+                        .gates
+                        .iter()
+                        .find(|g| g.gate_phase == *phase && g.gate_name == spec.name);
+                    GateView {
+                        name: spec.name.clone(),
+                        description: spec.description.clone(),
+                        outcome: result.map(|r| r.outcome),
+                        reason: result.and_then(|r| r.reason.clone()),
+                        validated_by: result.map(|r| r.validated_by.clone()),
+                        at: result.map(|r| r.at),
+                    }
+                })
+                .collect();
+            PhaseView {
+                phase: *phase,
+                passed: status.passed(),
+                gates,
+            }
+        })
+        .collect();
+    let rule = policy.approvals.of(release_type);
+    let status = approval_status(release, policy);
+    let approvals = ApprovalsView {
+        required: rule.required.clone(),
+        optional: rule.optional.clone(),
+        minimum: rule.minimum,
+        count: status.count,
+        satisfied: status.satisfied(),
+        missing_required: status.missing_required,
+        stakeholder_review_required: rule.stakeholder_review,
+        stakeholder_review: release.stakeholder_review.clone(),
+        approvals: release.approvals.clone(),
+    };
+    let go_no_go = GoNoGoView {
+        decision: release.checklist.go_no_go_decision,
+        required: policy.go_no_go.required_for.contains(&release_type),
+        participants: policy.go_no_go.participants.clone(),
+        votes: release.votes.clone(),
+    };
+    let action_items = release
+        .action_items
+        .iter()
+        .map(|item| ActionItemView {
+            kind: item.kind.clone(),
+            title: item.title.clone(),
+            due_at: item.due_at,
+            done_at: item.done_at,
+            done_by: item.done_by.clone(),
+            overdue: item.overdue(now),
+        })
+        .collect();
+    ReleaseView {
+        revision: stored.revision,
+        record: release.record.clone(),
+        checklist: release.checklist.clone(),
+        branch: release.branch.clone(),
+        title: release.title.clone(),
+        release_candidate: release.current_candidate().map(|v| v.to_string()),
+        phases,
+        approvals,
+        go_no_go,
+        bugs: release.bugs.clone(),
+        deployment: release.deployment.clone(),
+        rollback: release.rollback.clone(),
+        action_items,
+        planned_window: window_view(policy, release.record.planned_date, release_type),
+    }
+}
+
+/// Plan a release.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PlanRequest {
+    /// standard, patch, hotfix or major.
+    pub release_type: ReleaseType,
+    /// The version; proposed from the latest one when absent.
+    pub version: Option<String>,
+    /// The deployment time; proposed from the cadence when absent.
+    pub planned_date: Option<Timestamp>,
+    /// A hotfix's title.
+    pub title: Option<String>,
+}
+
+/// A reason.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReasonRequest {
+    /// Why.
+    pub reason: String,
+}
+
+/// Move the planned deployment.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RescheduleRequest {
+    /// The new deployment time.
+    pub planned_date: Timestamp,
+    /// Why.
+    pub reason: String,
+}
+
+/// Record a gate result.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct GateRequest {
+    /// Phase.
+    pub phase: GatePhase,
+    /// Gate name.
+    pub gate: String,
+    /// Passed or failed.
+    pub passed: bool,
+    /// Why it failed (`api_response_time_exceeded`); required when it did.
+    pub reason: Option<String>,
+}
+
+/// Override a gate.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OverrideRequest {
+    /// Phase.
+    pub phase: GatePhase,
+    /// Gate name.
+    pub gate: String,
+    /// The documented justification.
+    pub justification: String,
+}
+
+/// Tick a checklist item.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChecklistRequest {
+    /// The item.
+    pub item: ManualChecklistItem,
+}
+
+/// Approve in a role.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ApproveRequest {
+    /// The role.
+    pub role: Role,
+}
+
+/// The stakeholder review of a major release.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReviewRequest {
+    /// Notes.
+    pub notes: String,
+}
+
+/// A Go/No-Go vote.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VoteRequest {
+    /// The voter's role.
+    pub role: Role,
+    /// go or no-go.
+    pub vote: GoNoGo,
+    /// Notes.
+    pub notes: Option<String>,
+}
+
+/// Report a bug.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BugRequest {
+    /// Tracker ID.
+    pub bug_id: String,
+    /// 1 (critical) to 4.
+    pub severity: Severity,
+    /// Summary.
+    pub title: String,
+    /// Known workaround.
+    pub workaround: Option<String>,
+}
+
+/// Start a deployment.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DeployRequest {
+    /// staging or production.
+    pub environment: Environment,
+    /// Justification for deploying outside the window (engineering lead only).
+    pub override_window: Option<String>,
+}
+
+/// Start a rollback.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RollbackRequest {
+    /// Why.
+    pub reason: String,
+    /// Version to return to; the previous production version when absent.
+    pub to_version: Option<String>,
+}
+
+/// Optional notes.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct NotesRequest {
+    /// Notes or a link.
+    pub notes: Option<String>,
+}
+
+/// Record a communication that was sent.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CommunicationRequest {
+    /// Channel.
+    pub communication_type: CommunicationType,
+    /// Audience.
+    pub audience: Audience,
+    /// Subject.
+    pub subject: String,
+    /// Markdown or HTML.
+    pub message: String,
+    /// When it was sent (now when absent).
+    pub sent_at: Option<Timestamp>,
+}

@@ -1,0 +1,101 @@
+//! Greenlight's own metrics in Prometheus text format: requests, latencies, releases by status.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::state::AppState;
+
+type Labels = Vec<(String, String)>;
+
+/// The registry and the metrics in it.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<Labels, Counter>,
+    latency: Family<Labels, Histogram>,
+    releases: Family<Labels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("greenlight");
+        let requests = Family::<Labels, Counter>::default();
+        let latency = Family::<Labels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+        });
+        let releases = Family::<Labels, Gauge>::default();
+        registry.register("http_requests", "HTTP requests served", requests.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            latency.clone(),
+        );
+        registry.register("releases", "Releases by status", releases.clone());
+        Metrics {
+            registry,
+            requests,
+            latency,
+            releases,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts one request.
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let labels = vec![
+            ("method".to_string(), method.to_string()),
+            ("route".to_string(), route.to_string()),
+        ];
+        self.latency.get_or_create(&labels).observe(seconds);
+        let mut with_status = labels;
+        with_status.push(("status".to_string(), status.to_string()));
+        self.requests.get_or_create(&with_status).inc();
+    }
+
+    /// Sets the releases-by-status gauges.
+    pub fn set_release_counts(&self, counts: &[(String, i64)]) {
+        self.releases.clear();
+        for (status, count) in counts {
+            self.releases
+                .get_or_create(&vec![("status".to_string(), status.clone())])
+                .set(*count);
+        }
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// Middleware recording every request under its route template (not its raw path).
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let response = next.run(request).await;
+    state.metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}

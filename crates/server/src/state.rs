@@ -1,0 +1,24 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use greenlight_core::Policy;
+use greenlight_store::Store;
+
+use crate::clock::{Clock, TestClock};
+use crate::metrics::Metrics;
+
+/// Shared state of the server.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage.
+    pub store: Store,
+    /// The effective policy.
+    pub policy: Arc<Policy>,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+    /// The settable clock when the server runs with `--test-clock`.
+    pub test_clock: Option<Arc<TestClock>>,
+    /// Greenlight's own metrics.
+    pub metrics: Arc<Metrics>,
+}
