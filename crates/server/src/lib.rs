@@ -141,6 +141,7 @@ pub async fn bootstrap(
         created_at: now,
         revoked_at: None,
     };
+    let change = Change::new(now, "greenlight", "token.bootstrap");
     state.store.create_token(&token, &change).await?;
     Ok(Some(secret))
 }

@@ -107,7 +107,8 @@ pub enum CalendarFormat {
 
 /// The planned releases of a date range with their milestones, as JSON or iCalendar.
 #[utoipa::path(get, path = "/api/v1/calendar", tag = "policy", params(CalendarQuery),
-    responses((status = 200, description = "Planned releases (JSON array, or text/calendar with format=ics)", body = [Object]),
+    responses((status = 200, description = "Planned releases (JSON array, or text/calendar with format=ics)",
+            content(([Object] = "application/json"), (String = "text/calendar"))),
         (status = 400, body = Problem)),
     security(("bearer" = [])))]
 pub async fn calendar(

@@ -131,8 +131,8 @@ pub fn routes() -> Router<AppState> {
         meta::policy, meta::permissions, meta::window, meta::calendar,
         meta::healthz, meta::readyz
     ),
-    components(schemas(crate::problem::Problem)),
-    modifiers(&Security),
+    components(schemas(crate::problem::Problem, meta::CalendarFormat)),
+    modifiers(&Security, &ProblemResponses),
     tags(
         (name = "releases", description = "Releases and the commands of the release process"),
         (name = "log", description = "Events and the audit trail"),
@@ -153,6 +153,68 @@ impl utoipa::Modify for Security {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Documents what every operation can answer besides its own responses: 400 for malformed input,
+/// 401 without valid credentials, 404 for an unknown path key, 503 on timeout; and gives every
+/// error response its real media type, `application/problem+json`.
+struct ProblemResponses;
+
+impl ProblemResponses {
+    fn problem() -> utoipa::openapi::Response {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        ResponseBuilder::new()
+            .description("A problem document (RFC 9457) naming the refusing rule")
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    }
+}
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_key = path.contains('{');
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let secured = operation.security.is_some();
+                let responses = &mut operation.responses.responses;
+                for (status, response) in responses.iter_mut() {
+                    let is_error = status.starts_with('4') || status.starts_with('5');
+                    if let (true, RefOr::T(response)) = (is_error, response)
+                        && let Some(content) = response.content.shift_remove("application/json")
+                    {
+                        response
+                            .content
+                            .insert("application/problem+json".into(), content);
+                    }
+                }
+                let mut extra = vec!["400", "503"];
+                if secured {
+                    extra.push("401");
+                }
+                if has_key {
+                    extra.push("404");
+                }
+                for status in extra {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| RefOr::T(Self::problem()));
+                }
+            }
+        }
     }
 }
 

@@ -121,7 +121,7 @@ pub async fn plan_release(
 
 /// One release, by ID or version; its revision is the ETag.
 #[utoipa::path(get, path = "/api/v1/releases/{key}", tag = "releases",
-    params(("key" = String, Path, description = "Release ID or version (1.4.0)")),
+    params(("key" = String, Path, description = "Release ID or version (1.4.0)", example = "1.4.0")),
     responses((status = 200, body = ReleaseView), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn show(
@@ -141,7 +141,7 @@ macro_rules! command_handler {
     ) => {
         $(#[$doc])*
         #[utoipa::path(post, path = $path, tag = "releases",
-            params(("key" = String, Path, description = "Release ID or version (1.4.0)"),
+            params(("key" = String, Path, description = "Release ID or version (1.4.0)", example = "1.4.0"),
                 ("If-Match" = Option<String>, Header, description = "The revision the change is based on")),
             request_body = $body,
             responses((status = 200, body = ReleaseView), (status = 400, body = Problem),
@@ -170,7 +170,7 @@ macro_rules! bare_command_handler {
     ) => {
         $(#[$doc])*
         #[utoipa::path(post, path = $path, tag = "releases",
-            params(("key" = String, Path, description = "Release ID or version (1.4.0)"),
+            params(("key" = String, Path, description = "Release ID or version (1.4.0)", example = "1.4.0"),
                 ("If-Match" = Option<String>, Header, description = "The revision the change is based on")),
             responses((status = 200, body = ReleaseView), (status = 401, body = Problem),
                 (status = 403, body = Problem), (status = 404, body = Problem),
@@ -270,7 +270,7 @@ command_handler!(
 
 /// Resolves a reported bug.
 #[utoipa::path(post, path = "/api/v1/releases/{key}/bugs/{bug_id}/resolve", tag = "releases",
-    params(("key" = String, Path, description = "Release ID or version"),
+    params(("key" = String, Path, description = "Release ID or version", example = "1.4.0"),
         ("bug_id" = String, Path, description = "Tracker ID"),
         ("If-Match" = Option<String>, Header, description = "The revision the change is based on")),
     responses((status = 200, body = ReleaseView), (status = 403, body = Problem),
@@ -288,7 +288,7 @@ pub async fn resolve_bug(
 
 /// Starts rolling production back (engineering lead or on-call engineer).
 #[utoipa::path(post, path = "/api/v1/releases/{key}/rollback", tag = "releases",
-    params(("key" = String, Path, description = "Release ID or version"),
+    params(("key" = String, Path, description = "Release ID or version", example = "1.4.0"),
         ("If-Match" = Option<String>, Header, description = "The revision the change is based on")),
     request_body = RollbackRequest,
     responses((status = 200, body = ReleaseView), (status = 400, body = Problem),
@@ -312,7 +312,7 @@ pub async fn start_rollback(
 
 /// Marks an action item (post-rollback follow-up, hotfix backport) done.
 #[utoipa::path(post, path = "/api/v1/releases/{key}/action-items/{kind}/complete", tag = "releases",
-    params(("key" = String, Path, description = "Release ID or version"),
+    params(("key" = String, Path, description = "Release ID or version", example = "1.4.0"),
         ("kind" = String, Path, description = "The action item's kind"),
         ("If-Match" = Option<String>, Header, description = "The revision the change is based on")),
     request_body = NotesRequest,
@@ -344,7 +344,7 @@ pub async fn complete_action_item(
 
 /// The release's deployment checklist (the spec's DeploymentChecklist).
 #[utoipa::path(get, path = "/api/v1/releases/{key}/checklist", tag = "releases",
-    params(("key" = String, Path, description = "Release ID or version")),
+    params(("key" = String, Path, description = "Release ID or version", example = "1.4.0")),
     responses((status = 200, body = greenlight_core::release::DeploymentChecklist), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn checklist(
@@ -357,7 +357,7 @@ pub async fn checklist(
 
 /// The release's gates by phase with their latest results.
 #[utoipa::path(get, path = "/api/v1/releases/{key}/gates", tag = "releases",
-    params(("key" = String, Path, description = "Release ID or version")),
+    params(("key" = String, Path, description = "Release ID or version", example = "1.4.0")),
     responses((status = 200, body = [super::views::PhaseView]), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn gates(
@@ -373,7 +373,7 @@ pub async fn gates(
 
 /// The approval matrix of the release and where it stands.
 #[utoipa::path(get, path = "/api/v1/releases/{key}/approvals", tag = "releases",
-    params(("key" = String, Path, description = "Release ID or version")),
+    params(("key" = String, Path, description = "Release ID or version", example = "1.4.0")),
     responses((status = 200, body = super::views::ApprovalsView), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn approvals(
@@ -400,7 +400,7 @@ pub struct ReleaseEventsQuery {
 
 /// The release's events in the spec's shapes, oldest first.
 #[utoipa::path(get, path = "/api/v1/releases/{key}/events", tag = "releases",
-    params(("key" = String, Path, description = "Release ID or version"), ReleaseEventsQuery),
+    params(("key" = String, Path, description = "Release ID or version", example = "1.4.0"), ReleaseEventsQuery),
     responses((status = 200, body = [StoredEvent]), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn events(
@@ -421,7 +421,7 @@ pub async fn events(
 
 /// The release's audit entries, oldest first.
 #[utoipa::path(get, path = "/api/v1/releases/{key}/audit", tag = "releases",
-    params(("key" = String, Path, description = "Release ID or version")),
+    params(("key" = String, Path, description = "Release ID or version", example = "1.4.0")),
     responses((status = 200, body = [AuditEntry]), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn audit(
@@ -440,7 +440,7 @@ pub async fn audit(
 
 /// The communications sent about the release (the spec's ReleaseCommunication).
 #[utoipa::path(get, path = "/api/v1/releases/{key}/communications", tag = "releases",
-    params(("key" = String, Path, description = "Release ID or version")),
+    params(("key" = String, Path, description = "Release ID or version", example = "1.4.0")),
     responses((status = 200, body = [ReleaseCommunication]), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn communications(
@@ -455,7 +455,7 @@ pub async fn communications(
 
 /// Records a communication that was sent about the release.
 #[utoipa::path(post, path = "/api/v1/releases/{key}/communications", tag = "releases",
-    params(("key" = String, Path, description = "Release ID or version")),
+    params(("key" = String, Path, description = "Release ID or version", example = "1.4.0")),
     request_body = CommunicationRequest,
     responses((status = 201, body = ReleaseCommunication), (status = 400, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),

@@ -1,0 +1,228 @@
+//! Harness for tests against a real `greenlight serve` process: throwaway databases (SQLite
+//! always; PostgreSQL when reachable — skipped with a message otherwise, unless
+//! `GREENLIGHT_REQUIRE_POSTGRES=1`), the server process, the CLI, and raw HTTP.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::Connection;
+
+/// The admin token every test server bootstraps with.
+pub const ADMIN: &str = "glt_test_admin_token_0123456789";
+
+/// A throwaway database; a PostgreSQL one is dropped at the end.
+pub struct Db {
+    pub url: String,
+    pub name: &'static str,
+    dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl Db {
+    /// A fresh SQLite file.
+    pub fn sqlite() -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("greenlight.db").display());
+        Db {
+            url,
+            name: "sqlite",
+            dir,
+            pg: None,
+        }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (skipped with a message).
+    pub fn postgres() -> Option<Db> {
+        let admin = std::env::var("GREENLIGHT_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("gl_cli_{}", uuid::Uuid::new_v4().simple());
+        let created = block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&admin).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .map(|_| ())
+        });
+        if let Err(err) = created {
+            if std::env::var("GREENLIGHT_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                panic!("PostgreSQL is required but unreachable at {admin}: {err}");
+            }
+            eprintln!(
+                "skipped: PostgreSQL unreachable at {admin} ({err}); start one or set GREENLIGHT_TEST_POSTGRES to run the PostgreSQL variant"
+            );
+            return None;
+        }
+        let (base, _) = admin.rsplit_once('/').unwrap();
+        Some(Db {
+            url: format!("{base}/{name}"),
+            name: "postgres",
+            dir: tempfile::tempdir().unwrap(),
+            pg: Some((admin, name)),
+        })
+    }
+
+    /// Where servers on this database write their logs.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            let _ = block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .map(|_| ())
+            });
+        }
+    }
+}
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// Every database the suite runs on here.
+pub fn databases() -> Vec<Db> {
+    let mut all = vec![Db::sqlite()];
+    all.extend(Db::postgres());
+    all
+}
+
+/// A running `greenlight serve` process, killed when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Server {
+    /// Starts a server with a settable clock on `db` and waits until it listens.
+    pub fn start(db: &Db) -> Server {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(db.log_path())
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_greenlight"))
+            .args([
+                "serve",
+                "--test-clock",
+                "--bind",
+                "127.0.0.1:0",
+                "--database-url",
+                &db.url,
+            ])
+            .env("GREENLIGHT_BOOTSTRAP_TOKEN", ADMIN)
+            .env("GREENLIGHT_LOG", "warn")
+            .env_remove("GREENLIGHT_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| {
+                let log = std::fs::read_to_string(db.log_path()).unwrap_or_default();
+                panic!("server did not start: {first:?}\n{log}")
+            })
+            .to_string();
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, url }
+    }
+
+    /// Kills the process with SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sets the server's clock.
+    pub fn set_clock(&self, now: &str) {
+        let status = http()
+            .put(format!("{}/api/v1/_test/clock", self.url))
+            .bearer_auth(ADMIN)
+            .json(&serde_json::json!({ "now": now }))
+            .send()
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 204, "set clock");
+    }
+
+    /// Runs the CLI against this server with `token`.
+    pub fn cli(&self, token: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_greenlight"))
+            .args(args)
+            .env("GREENLIGHT_SERVER", &self.url)
+            .env("GREENLIGHT_TOKEN", token)
+            .env_remove("GREENLIGHT_CONFIG")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs the CLI with `--json` and parses its output; panics unless it exits 0.
+    pub fn cli_json(&self, token: &str, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.cli(token, &all);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Adds a user with one role and returns their token.
+    pub fn add_user(&self, id: &str, role: &str) -> String {
+        let added = self.cli_json(ADMIN, &["user", "add", id, "--role", role]);
+        added["token"]["token"].as_str().unwrap().to_string()
+    }
+
+    /// An API URL.
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.url)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking HTTP client.
+pub fn http() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
