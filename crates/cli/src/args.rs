@@ -315,8 +315,11 @@ pub enum DeploymentCommand {
         #[arg(long = "env")]
         environment: String,
         /// Deploy outside the window with this justification (engineering lead).
-        #[arg(long)]
+        #[arg(long = "override")]
         override_window: Option<String>,
+        /// Return at once instead of following a runbook Greenlight runs.
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Record that the running deployment completed.
     Complete(Target),
@@ -498,6 +501,9 @@ pub enum RollbackCommand {
         /// Version to return to (the previous production version when absent).
         #[arg(long)]
         to: Option<String>,
+        /// Return at once instead of following a runbook Greenlight runs.
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Record that the running rollback completed.
     Complete(Target),

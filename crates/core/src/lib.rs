@@ -15,6 +15,7 @@ pub mod refusal;
 pub mod release;
 pub mod roles;
 pub mod rollback;
+pub mod runbook;
 pub mod state;
 pub mod version;
 

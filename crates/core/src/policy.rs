@@ -199,6 +199,8 @@ pub struct Policy {
     pub post_release: PostReleasePolicy,
     /// The release retrospective.
     pub retrospective: RetrospectivePolicy,
+    /// The hooks Greenlight runs to deploy and roll back (none: it only records).
+    pub runbooks: crate::runbook::Runbooks,
     /// Resolved time zone (from `timezone`).
     #[serde(skip)]
     tz: TimeZone,
@@ -1009,6 +1011,7 @@ impl Default for Policy {
             hotfix: HotfixPolicy::default(),
             post_release: PostReleasePolicy::default(),
             retrospective: RetrospectivePolicy::default(),
+            runbooks: crate::runbook::Runbooks::default(),
             tz: TimeZone::get("America/Los_Angeles").unwrap_or(TimeZone::UTC),
             calendar_blackouts: Vec::new(),
         }
@@ -1106,6 +1109,9 @@ impl Policy {
         self.validate_gates(&mut out);
         self.validate_approvals(&mut out);
         self.validate_numbers(&mut out);
+        for (path, message) in self.runbooks.problems() {
+            out.push(path, message);
+        }
         out.0
     }
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod clock;
 pub mod metrics;
 pub mod problem;
+pub mod runner;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -160,6 +161,9 @@ impl Server {
         let store = Store::open(&config.database_url).await?;
         let state = state(store, config.policy, config.test_clock);
         let bootstrap_token = bootstrap(&state, config.bootstrap_token).await?;
+        runner::interrupt_stale_runs(&state)
+            .await
+            .map_err(|e| ServeError::Bootstrap(format!("settling interrupted runs: {e}")))?;
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|source| ServeError::Bind {

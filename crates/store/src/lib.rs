@@ -15,6 +15,7 @@ mod db;
 mod events;
 mod outbox;
 mod releases;
+mod runs;
 mod users;
 
 use std::sync::{Arc, Once};
@@ -28,6 +29,7 @@ pub use audit::{AuditEntry, AuditFilter, AuditVerification};
 pub use events::{EventFilter, StoredEvent};
 pub use outbox::{OutboxDraft, OutboxMessage, OutboxStatus};
 pub use releases::{HistoryEntry, ReleaseFilter, StoredRelease};
+pub use runs::StepRecord;
 pub use users::{TokenRecord, User};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

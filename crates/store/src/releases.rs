@@ -217,6 +217,14 @@ impl Store {
             .collect()
     }
 
+    /// Releases with a deployment or rollback in progress (after a restart: runs to settle).
+    pub async fn releases_running(&self) -> Result<Vec<StoredRelease>, StoreError> {
+        let rows = sqlx::query("SELECT body, revision FROM releases WHERE run_in_progress = 1")
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(release_from_row).collect()
+    }
+
     /// An environment's history, newest first.
     pub async fn environment_history(
         &self,

@@ -372,16 +372,15 @@ pub fn deployment(env: &Env, api: &Api, cmd: DeploymentCommand) -> anyhow::Resul
             target,
             environment,
             override_window,
+            no_wait,
         } => {
             let body = json!({ "environment": environment, "override_window": override_window });
-            command(
-                env,
-                api,
-                &target,
-                "/deployments",
-                body,
-                "Deployment started",
-            )
+            let release: Value = api.post(
+                &path(&target.release, "/deployments"),
+                &body,
+                target.revision,
+            )?;
+            follow(env, api, &target.release, release, no_wait, "Deployment")
         }
         DeploymentCommand::Complete(target) => command(
             env,
@@ -408,9 +407,16 @@ pub fn deployment(env: &Env, api: &Api, cmd: DeploymentCommand) -> anyhow::Resul
 /// Runs a server-side `rollback` subcommand.
 pub fn rollback(env: &Env, api: &Api, cmd: RollbackCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        RollbackCommand::Start { target, reason, to } => {
+        RollbackCommand::Start {
+            target,
+            reason,
+            to,
+            no_wait,
+        } => {
             let body = json!({ "reason": reason, "to_version": to });
-            command(env, api, &target, "/rollback", body, "Rollback started")
+            let release: Value =
+                api.post(&path(&target.release, "/rollback"), &body, target.revision)?;
+            follow(env, api, &target.release, release, no_wait, "Rollback")
         }
         RollbackCommand::Complete(target) => command(
             env,
@@ -430,6 +436,133 @@ pub fn rollback(env: &Env, api: &Api, cmd: RollbackCommand) -> anyhow::Result<Ex
         ),
         RollbackCommand::Classify(args) => super::rollback::run(env, args),
     }
+}
+
+/// After starting a run: when Greenlight drives a runbook, shows each step as it finishes and
+/// exits 0 if the run completed, 3 if it failed; otherwise says how to report the outcome.
+fn follow(
+    env: &Env,
+    api: &Api,
+    key: &str,
+    started: Value,
+    no_wait: bool,
+    what: &str,
+) -> anyhow::Result<ExitCode> {
+    let driven = started["run_steps"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty());
+    let version = text(&started["record"]["version"]);
+    if !driven || no_wait {
+        if env.json {
+            print_json(&started)?;
+        } else if driven {
+            println!(
+                "{what} of {version} started; follow it with `greenlight release show {version}`"
+            );
+        } else {
+            println!("{what} of {version} started; report the outcome with `complete` or `fail`");
+        }
+        return done();
+    }
+    if !env.json {
+        println!(
+            "{what} of {version}: running {}",
+            list_text(&started["run_steps"])
+        );
+    }
+    let run_started = started["deployment"]["started_at"]
+        .as_str()
+        .or_else(|| started["rollback"]["started_at"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let mut shown = 0;
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        let steps: Vec<Value> = api.get(&path(key, "/runs"), &[])?;
+        let ours: Vec<&Value> = steps
+            .iter()
+            .filter(|s| s["run_started_at"] == run_started.as_str())
+            .collect();
+        for step in ours.iter().skip(shown) {
+            if !env.json {
+                print_step(step);
+            }
+        }
+        shown = shown.max(ours.len());
+        let release: Value = api.get(&path(key, ""), &[])?;
+        if release["deployment"].is_null() && release["rollback"].is_null() {
+            return finish_run(env, api, key, &release, what);
+        }
+    }
+}
+
+fn print_step(step: &Value) {
+    let mark = if step["outcome"] == "succeeded" {
+        "✓"
+    } else {
+        "✗"
+    };
+    let seconds = step["duration_ms"].as_i64().unwrap_or_default() as f64 / 1000.0;
+    println!(
+        "  {mark} {} (attempt {}) {} in {seconds:.1}s",
+        text(&step["step"]),
+        text(&step["attempt"]),
+        text(&step["outcome"])
+    );
+    if step["outcome"] != "succeeded" {
+        for line in text(&step["output"])
+            .lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            println!("      {line}");
+        }
+    }
+}
+
+fn finish_run(
+    env: &Env,
+    api: &Api,
+    key: &str,
+    release: &Value,
+    what: &str,
+) -> anyhow::Result<ExitCode> {
+    let events: Vec<Value> = api.get(
+        "/events",
+        &[("release", key.to_string()), ("limit", "5000".into())],
+    )?;
+    let last = events
+        .iter()
+        .rev()
+        .find(|e| {
+            let name = e["event"].as_str().unwrap_or_default();
+            name.ends_with("_completed") || name.ends_with("_failed")
+        })
+        .cloned()
+        .unwrap_or(Value::Null);
+    if env.json {
+        print_json(release)?;
+    }
+    let name = last["event"].as_str().unwrap_or_default();
+    if name.ends_with("_failed") {
+        let reason = text(&last["body"]["failure_reason"]);
+        anyhow::bail!(
+            "{what} of {} failed: {reason}",
+            text(&release["record"]["version"])
+        );
+    }
+    if !env.json {
+        println!(
+            "{what} of {} completed: {} is {}",
+            text(&release["record"]["version"]),
+            text(&release["record"]["version"]),
+            text(&release["record"]["status"])
+        );
+    }
+    done()
 }
 
 /// `greenlight events`.

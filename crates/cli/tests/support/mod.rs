@@ -113,6 +113,11 @@ pub struct Server {
 impl Server {
     /// Starts a server with a settable clock on `db` and waits until it listens.
     pub fn start(db: &Db) -> Server {
+        Server::start_with(db, &[], &[])
+    }
+
+    /// Starts a server with extra arguments (`--config FILE`) and environment variables.
+    pub fn start_with(db: &Db, args: &[&str], envs: &[(&str, &str)]) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -127,6 +132,8 @@ impl Server {
                 "--database-url",
                 &db.url,
             ])
+            .args(args)
+            .envs(envs.iter().copied())
             .env("GREENLIGHT_BOOTSTRAP_TOKEN", ADMIN)
             .env("GREENLIGHT_LOG", "warn")
             .env_remove("GREENLIGHT_CONFIG")

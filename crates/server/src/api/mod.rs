@@ -71,6 +71,7 @@ pub fn routes() -> Router<AppState> {
             "/{key}/action-items/{kind}/complete",
             post(releases::complete_action_item),
         )
+        .route("/{key}/runs", get(releases::runs))
         .route("/{key}/events", get(releases::events))
         .route("/{key}/audit", get(releases::audit))
         .route(
@@ -123,7 +124,7 @@ pub fn routes() -> Router<AppState> {
         releases::approve, releases::stakeholder_review, releases::go_no_go, releases::report_bug,
         releases::resolve_bug, releases::start_deployment, releases::complete_deployment,
         releases::fail_deployment, releases::start_rollback, releases::complete_rollback,
-        releases::fail_rollback, releases::complete_action_item, releases::events,
+        releases::fail_rollback, releases::complete_action_item, releases::runs, releases::events,
         releases::audit, releases::communications, releases::record_communication,
         log::events, log::audit, log::verify,
         admin::environments, admin::baseline, admin::me, admin::users, admin::create_user,

@@ -8,10 +8,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use greenlight_core::release::ReleaseCommunication;
+use greenlight_core::runbook::RunKind;
 use greenlight_core::{
     Action, Command, Context, PlanRelease, Release, ReleaseStatus, ReleaseType, plan,
 };
-use greenlight_store::{AuditEntry, AuditFilter, Change, EventFilter, ReleaseFilter, StoredEvent};
+use greenlight_store::{
+    AuditEntry, AuditFilter, Change, EventFilter, ReleaseFilter, StepRecord, StoredEvent,
+};
 use jiff::Timestamp;
 use semver::Version;
 use serde::Deserialize;
@@ -26,6 +29,7 @@ use super::views::{
 use super::{Body, IfMatch, Path, Query, Released, execute, load};
 use crate::auth::Auth;
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::runner;
 use crate::state::AppState;
 
 /// Filters of the release list.
@@ -252,11 +256,49 @@ command_handler!(
     report_bug, "/api/v1/releases/{key}/bugs", "bug.report", BugRequest,
     |b| Command::ReportBug { bug_id: b.bug_id, severity: b.severity, title: b.title, workaround: b.workaround }
 );
-command_handler!(
-    /// Records that a deployment started (the window and every rule of its phase are checked).
-    start_deployment, "/api/v1/releases/{key}/deployments", "deployment.start", DeployRequest,
-    |b| Command::StartDeployment { environment: b.environment, override_window: b.override_window }
-);
+/// Starts a deployment after checking every rule of its phase (window, gates, approvals, Go,
+/// blocking bugs, one run at a time). With a runbook in the policy Greenlight runs its steps and
+/// records the outcome; without one, people report completion or failure.
+#[utoipa::path(post, path = "/api/v1/releases/{key}/deployments", tag = "releases",
+    params(("key" = String, Path, description = "Release ID or version", example = "1.4.0"),
+        ("If-Match" = Option<String>, Header, description = "The revision the change is based on")),
+    request_body = DeployRequest,
+    responses((status = 200, body = ReleaseView), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn start_deployment(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(key): Path<String>,
+    if_match: IfMatch,
+    Body(body): Body<DeployRequest>,
+) -> ApiResult<Released> {
+    let environment = body.environment;
+    let command = Command::StartDeployment {
+        environment,
+        override_window: body.override_window,
+    };
+    let released = execute(&state, &auth, &key, if_match, "deployment.start", command).await?;
+    let release_id = released.view.record.release_id;
+    runner::start(&state, release_id, RunKind::deploy(environment)).await?;
+    Ok(released)
+}
+
+/// Every step attempt of the release's runbook runs, oldest first.
+#[utoipa::path(get, path = "/api/v1/releases/{key}/runs", tag = "releases",
+    params(("key" = String, Path, description = "Release ID or version", example = "1.4.0")),
+    responses((status = 200, body = [StepRecord]), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn runs(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Vec<StepRecord>>> {
+    let stored = load(&state, &key).await?;
+    Ok(Json(
+        state.store.steps(stored.release.record.release_id).await?,
+    ))
+}
 command_handler!(
     /// The running deployment failed.
     fail_deployment, "/api/v1/releases/{key}/deployments/current/fail", "deployment.fail",
@@ -307,7 +349,10 @@ pub async fn start_rollback(
         reason: body.reason,
         to_version,
     };
-    execute(&state, &auth, &key, if_match, "rollback.start", command).await
+    let released = execute(&state, &auth, &key, if_match, "rollback.start", command).await?;
+    let release_id = released.view.record.release_id;
+    runner::start(&state, release_id, RunKind::Rollback).await?;
+    Ok(released)
 }
 
 /// Marks an action item (post-rollback follow-up, hotfix backport) done.

@@ -47,6 +47,9 @@ pub struct ReleaseView {
     pub action_items: Vec<ActionItemView>,
     /// The deployment window at the planned date.
     pub planned_window: WindowView,
+    /// Steps of the runbook Greenlight is running for the deployment or rollback in progress
+    /// (empty when people report the outcome, or when nothing runs).
+    pub run_steps: Vec<String>,
 }
 
 /// One phase's gates.
@@ -240,7 +243,23 @@ pub fn release_view(stored: &StoredRelease, policy: &Policy, now: Timestamp) -> 
         rollback: release.rollback.clone(),
         action_items,
         planned_window: window_view(policy, release.record.planned_date, release_type),
+        run_steps: run_steps(release, policy),
     }
+}
+
+fn run_steps(release: &greenlight_core::Release, policy: &Policy) -> Vec<String> {
+    use greenlight_core::runbook::RunKind;
+    let kind = match (&release.deployment, &release.rollback) {
+        (Some(run), _) => RunKind::deploy(run.environment),
+        (None, Some(_)) => RunKind::Rollback,
+        (None, None) => return Vec::new(),
+    };
+    policy
+        .runbooks
+        .steps(kind)
+        .iter()
+        .map(|s| s.name.clone())
+        .collect()
 }
 
 /// Plan a release.

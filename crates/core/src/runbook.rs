@@ -1,0 +1,174 @@
+//! Runbooks: the steps Greenlight runs for a deployment or a rollback. Each step is a hook — a
+//! shell command or an HTTP webhook — so a team plugs in its own tools (`vercel deploy`,
+//! `kubectl`, a migration tool, a CDN purge). With no steps, Greenlight only records what people
+//! report (`deployment complete`, `deployment fail`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::release::Environment;
+
+/// What a runbook is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    /// Phase 2: deploy to staging.
+    Staging,
+    /// Phase 3: deploy to production.
+    Production,
+    /// Application instant rollback.
+    Rollback,
+}
+
+impl RunKind {
+    /// The runbook that deploys to `environment`.
+    pub fn deploy(environment: Environment) -> RunKind {
+        match environment {
+            Environment::Staging => RunKind::Staging,
+            Environment::Production => RunKind::Production,
+        }
+    }
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Staging => "staging",
+            RunKind::Production => "production",
+            RunKind::Rollback => "rollback",
+        }
+    }
+}
+
+/// The runbooks of the policy (`[runbooks]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Runbooks {
+    /// Steps of a staging deployment.
+    pub staging: Vec<Step>,
+    /// Steps of a production deployment (migrations, deploy, cache purge, smoke tests, ...).
+    pub production: Vec<Step>,
+    /// Steps of an application rollback.
+    pub rollback: Vec<Step>,
+    /// Environment variables whose values never appear in a step's recorded output.
+    pub secrets: Vec<String>,
+}
+
+impl Runbooks {
+    /// The steps for `kind`.
+    pub fn steps(&self, kind: RunKind) -> &[Step] {
+        match kind {
+            RunKind::Staging => &self.staging,
+            RunKind::Production => &self.production,
+            RunKind::Rollback => &self.rollback,
+        }
+    }
+
+    /// Problems with the runbooks, as (TOML path, message).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for kind in [RunKind::Staging, RunKind::Production, RunKind::Rollback] {
+            for (i, step) in self.steps(kind).iter().enumerate() {
+                let path = format!("runbooks.{}[{i}]", kind.as_str());
+                out.extend(step.problems().into_iter().map(|m| (path.clone(), m)));
+            }
+        }
+        out
+    }
+}
+
+/// One step of a runbook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Name shown in progress and logs (`migrate`, `deploy`, `smoke_tests`).
+    pub name: String,
+    /// A shell command (`sh -c`), run with the release's facts as `GREENLIGHT_*` variables.
+    #[serde(default)]
+    pub run: Option<String>,
+    /// A URL that receives the release's facts as a JSON POST; a 2xx answer is success.
+    #[serde(default)]
+    pub webhook: Option<String>,
+    /// Seconds before the step is killed (with its whole process group) and counted failed.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// A failure stops the run (true) or is recorded and the run goes on (false).
+    #[serde(default = "default_true")]
+    pub abort_on_failure: bool,
+    /// Extra attempts after a failure.
+    #[serde(default)]
+    pub retries: u32,
+}
+
+fn default_timeout() -> u64 {
+    600
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Step {
+    fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.name.trim().is_empty() {
+            out.push("a step needs a name".to_string());
+        }
+        match (&self.run, &self.webhook) {
+            (Some(_), Some(_)) => out.push("give `run` or `webhook`, not both".to_string()),
+            (None, None) => {
+                out.push("give `run` (a shell command) or `webhook` (a URL)".to_string())
+            }
+            (None, Some(url)) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                out.push(format!("webhook `{url}` is not an http(s) URL"));
+            }
+            _ => {}
+        }
+        if self.timeout_seconds == 0 || self.timeout_seconds > 24 * 3600 {
+            out.push("timeout_seconds must be between 1 and 86400".to_string());
+        }
+        if self.retries > 10 {
+            out.push("retries must be at most 10".to_string());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(run: Option<&str>, webhook: Option<&str>) -> Step {
+        Step {
+            name: "deploy".into(),
+            run: run.map(Into::into),
+            webhook: webhook.map(Into::into),
+            timeout_seconds: 60,
+            abort_on_failure: true,
+            retries: 0,
+        }
+    }
+
+    #[test]
+    fn a_step_is_a_command_or_a_webhook() {
+        assert!(step(Some("true"), None).problems().is_empty());
+        assert!(
+            step(None, Some("https://hooks.example/deploy"))
+                .problems()
+                .is_empty()
+        );
+        assert_eq!(step(None, None).problems().len(), 1);
+        assert_eq!(step(Some("true"), Some("https://x")).problems().len(), 1);
+        assert_eq!(step(None, Some("ftp://x")).problems().len(), 1);
+    }
+
+    #[test]
+    fn problems_name_their_toml_path() {
+        let runbooks = Runbooks {
+            production: vec![step(Some("true"), None), step(None, None)],
+            ..Runbooks::default()
+        };
+        let problems = runbooks.problems();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].0, "runbooks.production[1]");
+    }
+}
