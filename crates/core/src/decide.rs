@@ -679,12 +679,7 @@ fn override_gate(
     justification: &str,
     ctx: &Context,
 ) -> Result<Vec<Event>, Refusal> {
-    ctx.actor
-        .require(Action::OverrideQualityGate)
-        .map_err(|mut reason| {
-            reason.rule = Rule::GateOverride;
-            reason
-        })?;
+    ctx.actor.require(Action::OverrideQualityGate)?;
     known_gate(release, phase, gate, ctx)?;
     require_status(
         release,
