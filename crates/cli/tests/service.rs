@@ -228,6 +228,40 @@ fn concurrent_conflicts(db: &Db) {
         .json()
         .unwrap();
     assert_eq!(after["revision"].as_i64().unwrap(), revision + 1);
+
+    // Without If-Match nobody based the change on a revision: lost races are re-decided, so
+    // 20 concurrent writers all land, one revision each.
+    let handles: Vec<_> = (0..20)
+        .map(|i| {
+            let (url, token, client) = (url.clone(), quinn.clone(), client.clone());
+            std::thread::spawn(move || {
+                let gate = PLANNING_GATES[i % PLANNING_GATES.len()];
+                let body = json!({ "phase": "planning", "gate": gate, "passed": true });
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "{}: {statuses:?}",
+        db.name
+    );
+    let last: Value = client
+        .get(server.api("/releases/1.4.0"))
+        .bearer_auth(&quinn)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(last["revision"].as_i64().unwrap(), revision + 21);
     assert_ok(&server.cli(ADMIN, &["audit", "verify"]));
 }
 

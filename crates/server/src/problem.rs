@@ -41,6 +41,9 @@ pub enum ApiError {
     /// A uniqueness or concurrency conflict.
     #[error("{0}")]
     Conflict(String),
+    /// The release moved between load and commit (retried when the caller sent no `If-Match`).
+    #[error("{0}")]
+    Stale(String),
     /// No or bad credentials.
     #[error("{0}")]
     Unauthorized(String),
@@ -108,7 +111,7 @@ impl ApiError {
             }
             ApiError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Stale(_) => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -128,6 +131,11 @@ impl ApiError {
                     refusal.reasons.clone(),
                 )
             }
+            ApiError::Stale(_) => (
+                "stale_revision".into(),
+                Some("optimistic_concurrency".into()),
+                Vec::new(),
+            ),
             ApiError::Conflict(m) if m.contains("revision") => (
                 "stale_revision".into(),
                 Some("optimistic_concurrency".into()),

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use greenlight_core::{Command, Context, decide};
-use greenlight_store::{Change, StoredRelease};
+use greenlight_store::{Change, StoreError, StoredRelease};
 use serde::de::DeserializeOwned;
 use utoipa::OpenApi;
 
@@ -324,7 +324,14 @@ pub(crate) async fn load(state: &AppState, key: &str) -> ApiResult<StoredRelease
     })
 }
 
+/// How often a command without `If-Match` is re-decided after losing a race to another writer.
+const RETRIES_WITHOUT_IF_MATCH: u64 = 40;
+
 /// The one path of every release command: load, check the revision, decide, apply, commit.
+///
+/// With `If-Match` the change is refused (409) if the release moved. Without it the caller did
+/// not base the change on a revision, so a lost race is re-decided against the new state (the
+/// rules still see every concurrent change; two conflicting commands can never both win).
 pub(crate) async fn execute(
     state: &AppState,
     auth: &Auth,
@@ -333,8 +340,33 @@ pub(crate) async fn execute(
     action: &str,
     command: Command,
 ) -> ApiResult<Released> {
+    let attempts = if if_match.0.is_some() {
+        1
+    } else {
+        RETRIES_WITHOUT_IF_MATCH
+    };
+    let mut last = None;
+    for attempt in 0..attempts {
+        match execute_once(state, auth, key, if_match.0, action, &command).await {
+            Err(ApiError::Stale(message)) => last = Some(message),
+            other => return other,
+        }
+        // Back off a little more each time so racing writers spread out.
+        tokio::time::sleep(std::time::Duration::from_millis(attempt.min(10))).await;
+    }
+    Err(ApiError::Conflict(last.unwrap_or_default()))
+}
+
+async fn execute_once(
+    state: &AppState,
+    auth: &Auth,
+    key: &str,
+    if_match: Option<i64>,
+    action: &str,
+    command: &Command,
+) -> ApiResult<Released> {
     let stored = load(state, key).await?;
-    if let Some(expected) = if_match.0.filter(|r| *r != stored.revision) {
+    if let Some(expected) = if_match.filter(|r| *r != stored.revision) {
         return Err(ApiError::Conflict(format!(
             "release {} changed: it is at revision {}, the change was based on revision {expected}; reload and try again",
             stored.release.record.version, stored.revision
@@ -348,7 +380,7 @@ pub(crate) async fn execute(
         actor: &auth.actor,
         world: &world,
     };
-    let events = decide(&stored.release, &command, &ctx)?;
+    let events = decide(&stored.release, command, &ctx)?;
     let mut release = stored.release.clone();
     for event in &events {
         release.apply(event);
@@ -357,7 +389,11 @@ pub(crate) async fn execute(
     let saved = state
         .store
         .commit_release(&release, stored.revision, &events, &change)
-        .await?;
+        .await
+        .map_err(|err| match err {
+            StoreError::StaleRevision { .. } => ApiError::Stale(err.to_string()),
+            other => other.into(),
+        })?;
     tracing::info!(release = %release.record.version, action, actor = %auth.actor.id, "release changed");
     Ok(Released::new(StatusCode::OK, &saved, state))
 }
