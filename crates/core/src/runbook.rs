@@ -3,9 +3,11 @@
 //! `kubectl`, a migration tool, a CDN purge). With no steps, Greenlight only records what people
 //! report (`deployment complete`, `deployment fail`).
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::release::Environment;
+use crate::state::Release;
 
 /// What a runbook is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -26,6 +28,23 @@ impl RunKind {
         match environment {
             Environment::Staging => RunKind::Staging,
             Environment::Production => RunKind::Production,
+        }
+    }
+
+    /// The environment the run changes (a rollback changes production).
+    pub fn environment(self) -> Environment {
+        match self {
+            RunKind::Staging => Environment::Staging,
+            RunKind::Production | RunKind::Rollback => Environment::Production,
+        }
+    }
+
+    /// The run in progress on `release`, if any: its kind and when it started.
+    pub fn in_progress(release: &Release) -> Option<(RunKind, Timestamp)> {
+        match (&release.deployment, &release.rollback) {
+            (Some(run), _) => Some((RunKind::deploy(run.environment), run.started_at)),
+            (None, Some(run)) => Some((RunKind::Rollback, run.started_at)),
+            (None, None) => None,
         }
     }
 

@@ -8,12 +8,13 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use greenlight_core::runbook::{RunKind, Step};
-use greenlight_core::{Actor, Command, Context, Release, decide};
-use greenlight_store::{Change, StepRecord, StoreError};
+use greenlight_core::{Actor, Command, Release};
+use greenlight_store::{Change, StepRecord};
 use jiff::Timestamp;
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
+use crate::api::decide_and_commit;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -51,11 +52,10 @@ pub fn facts(
         record.release_type.as_str().into(),
     );
     out.insert("GREENLIGHT_RUN".into(), kind.as_str().into());
-    let environment = match kind {
-        RunKind::Staging => "staging",
-        RunKind::Production | RunKind::Rollback => "production",
-    };
-    out.insert("GREENLIGHT_ENVIRONMENT".into(), environment.into());
+    out.insert(
+        "GREENLIGHT_ENVIRONMENT".into(),
+        kind.environment().as_str().into(),
+    );
     out.insert(
         "GREENLIGHT_PREVIOUS_VERSION".into(),
         previous.unwrap_or_default(),
@@ -77,18 +77,13 @@ pub async fn start(state: &AppState, release_id: Uuid, kind: RunKind) -> Result<
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("release {release_id}")))?;
     let release = stored.release;
-    let started_at = match (&release.deployment, &release.rollback) {
-        (Some(run), _) => run.started_at,
-        (None, Some(run)) => run.started_at,
-        (None, None) => return Ok(false),
+    let Some((_, started_at)) = RunKind::in_progress(&release) else {
+        return Ok(false);
     };
-    let environment = match kind {
-        RunKind::Staging => greenlight_core::release::Environment::Staging,
-        RunKind::Production | RunKind::Rollback => {
-            greenlight_core::release::Environment::Production
-        }
-    };
-    let live = state.store.environment_history(environment, 1).await?;
+    let live = state
+        .store
+        .environment_history(kind.environment(), 1)
+        .await?;
     let previous = live.first().map(|entry| entry.version.to_string());
     let facts = facts(&release, kind, previous);
     tokio::spawn(drive(state.clone(), release_id, kind, started_at, facts));
@@ -321,7 +316,7 @@ pub fn mask_secrets(output: &str, secrets: &[String]) -> String {
     text
 }
 
-/// Decides and commits a command as Greenlight itself, retrying when someone changed the
+/// Decides and commits a command as Greenlight itself, re-deciding when someone changed the
 /// release meanwhile.
 pub async fn settle(
     state: &AppState,
@@ -336,28 +331,9 @@ pub async fn settle(
             .release(release_id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("release {release_id}")))?;
-        let world = state.store.world_for(&stored.release).await?;
-        let now = state.clock.now();
-        let ctx = Context {
-            policy: &state.policy,
-            now,
-            actor: &actor,
-            world: &world,
-        };
-        let events = decide(&stored.release, &command, &ctx)?;
-        let mut release = stored.release.clone();
-        for event in &events {
-            release.apply(event);
-        }
-        let change = Change::new(now, actor.id.clone(), action);
-        match state
-            .store
-            .commit_release(&release, stored.revision, &events, &change)
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(StoreError::StaleRevision { .. }) => continue,
-            Err(err) => return Err(err.into()),
+        match decide_and_commit(state, &actor, &stored, action, &command).await {
+            Err(ApiError::Stale(_)) => continue,
+            other => return other.map(|_| ()),
         }
     }
     Err(ApiError::Conflict(
@@ -372,24 +348,19 @@ pub async fn interrupt_stale_runs(state: &AppState) -> Result<usize, ApiError> {
     let mut settled = 0;
     for stored in state.store.releases_running().await? {
         let release = &stored.release;
-        let command = match (&release.deployment, &release.rollback) {
-            (Some(run), _)
-                if !state
-                    .policy
-                    .runbooks
-                    .steps(RunKind::deploy(run.environment))
-                    .is_empty() =>
-            {
-                Command::FailDeployment {
-                    reason: reason.clone(),
-                }
-            }
-            (None, Some(_)) if !state.policy.runbooks.rollback.is_empty() => {
-                Command::FailRollback {
-                    reason: reason.clone(),
-                }
-            }
-            _ => continue,
+        let Some((kind, _)) = RunKind::in_progress(release) else {
+            continue;
+        };
+        if state.policy.runbooks.steps(kind).is_empty() {
+            continue;
+        }
+        let command = match kind {
+            RunKind::Rollback => Command::FailRollback {
+                reason: reason.clone(),
+            },
+            RunKind::Staging | RunKind::Production => Command::FailDeployment {
+                reason: reason.clone(),
+            },
         };
         settle(state, release.record.release_id, command, "run.interrupted").await?;
         tracing::warn!(release = %release.record.version, "marked an interrupted run");

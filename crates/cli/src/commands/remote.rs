@@ -179,24 +179,15 @@ fn show(env: &Env, v: &Value) {
     if !v["release_candidate"].is_null() {
         println!("  candidate {}", text(&v["release_candidate"]));
     }
-    let mut gates = table(["phase", "gate", "result", "by", "reason"]);
-    for phase in v["phases"].as_array().into_iter().flatten() {
-        for gate in phase["gates"].as_array().into_iter().flatten() {
-            let outcome = if gate["outcome"].is_null() {
-                "-".to_string()
-            } else {
-                text(&gate["outcome"])
-            };
-            gates.add_row([
-                text(&phase["phase"]),
-                text(&gate["name"]),
-                outcome,
-                text(&gate["validated_by"]),
-                text(&gate["reason"]),
-            ]);
-        }
-    }
-    println!("{gates}");
+    println!(
+        "{}",
+        gates_table(
+            v["phases"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+        )
+    );
     let approvals = &v["approvals"];
     let missing = list_text(&approvals["missing_required"]);
     println!(
@@ -250,6 +241,28 @@ fn show(env: &Env, v: &Value) {
     }
 }
 
+/// The gates of every phase with their latest results (`-` when none yet).
+fn gates_table(phases: &[Value]) -> comfy_table::Table {
+    let mut out = table(["phase", "gate", "result", "by", "reason"]);
+    for phase in phases {
+        for gate in phase["gates"].as_array().into_iter().flatten() {
+            let outcome = if gate["outcome"].is_null() {
+                "-".to_string()
+            } else {
+                text(&gate["outcome"])
+            };
+            out.add_row([
+                text(&phase["phase"]),
+                text(&gate["name"]),
+                outcome,
+                text(&gate["validated_by"]),
+                text(&gate["reason"]),
+            ]);
+        }
+    }
+    out
+}
+
 /// Runs a `gate` subcommand.
 pub fn gate(env: &Env, api: &Api, cmd: GateCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -287,23 +300,7 @@ pub fn gate(env: &Env, api: &Api, cmd: GateCommand) -> anyhow::Result<ExitCode> 
                 print_json(&phases)?;
                 return done();
             }
-            let mut out = table(["phase", "gate", "result", "by", "reason"]);
-            for phase in &phases {
-                for gate in phase["gates"].as_array().into_iter().flatten() {
-                    out.add_row([
-                        text(&phase["phase"]),
-                        text(&gate["name"]),
-                        if gate["outcome"].is_null() {
-                            "-".into()
-                        } else {
-                            text(&gate["outcome"])
-                        },
-                        text(&gate["validated_by"]),
-                        text(&gate["reason"]),
-                    ]);
-                }
-            }
-            println!("{out}");
+            println!("{}", gates_table(&phases));
             done()
         }
     }

@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use greenlight_core::{Command, Context, decide};
+use greenlight_core::{Actor, Command, Context, decide};
 use greenlight_store::{Change, StoreError, StoredRelease};
 use serde::de::DeserializeOwned;
 use utoipa::OpenApi;
@@ -372,12 +372,26 @@ async fn execute_once(
             stored.release.record.version, stored.revision
         )));
     }
+    let saved = decide_and_commit(state, &auth.actor, &stored, action, command).await?;
+    Ok(Released::new(StatusCode::OK, &saved, state))
+}
+
+/// Decides `command` on `stored` as `actor`, applies the events and commits them with the new
+/// state, refusing with `Stale` if the release moved since `stored` was read. People's commands
+/// (`execute`) and Greenlight's own (`runner::settle`) both take this path.
+pub(crate) async fn decide_and_commit(
+    state: &AppState,
+    actor: &Actor,
+    stored: &StoredRelease,
+    action: &str,
+    command: &Command,
+) -> ApiResult<StoredRelease> {
     let world = state.store.world_for(&stored.release).await?;
     let now = state.clock.now();
     let ctx = Context {
         policy: &state.policy,
         now,
-        actor: &auth.actor,
+        actor,
         world: &world,
     };
     let events = decide(&stored.release, command, &ctx)?;
@@ -385,7 +399,7 @@ async fn execute_once(
     for event in &events {
         release.apply(event);
     }
-    let change = Change::new(now, auth.actor.id.clone(), action);
+    let change = Change::new(now, actor.id.clone(), action);
     let saved = state
         .store
         .commit_release(&release, stored.revision, &events, &change)
@@ -394,6 +408,6 @@ async fn execute_once(
             StoreError::StaleRevision { .. } => ApiError::Stale(err.to_string()),
             other => other.into(),
         })?;
-    tracing::info!(release = %release.record.version, action, actor = %auth.actor.id, "release changed");
-    Ok(Released::new(StatusCode::OK, &saved, state))
+    tracing::info!(release = %release.record.version, action, actor = %actor.id, "release changed");
+    Ok(saved)
 }

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::views::{
     ApproveRequest, BugRequest, ChecklistRequest, CommunicationRequest, DeployRequest, GateRequest,
     NotesRequest, OverrideRequest, PlanRequest, ReasonRequest, ReleaseView, RescheduleRequest,
-    ReviewRequest, RollbackRequest, VoteRequest, release_view,
+    ReviewRequest, RollbackRequest, VoteRequest, approvals_view, phase_views, release_view,
 };
 use super::{Body, IfMatch, Path, Query, Released, execute, load};
 use crate::auth::Auth;
@@ -411,9 +411,7 @@ pub async fn gates(
     Path(key): Path<String>,
 ) -> ApiResult<Json<Vec<super::views::PhaseView>>> {
     let stored = load(&state, &key).await?;
-    Ok(Json(
-        release_view(&stored, &state.policy, state.clock.now()).phases,
-    ))
+    Ok(Json(phase_views(&stored.release, &state.policy)))
 }
 
 /// The approval matrix of the release and where it stands.
@@ -427,9 +425,7 @@ pub async fn approvals(
     Path(key): Path<String>,
 ) -> ApiResult<Json<super::views::ApprovalsView>> {
     let stored = load(&state, &key).await?;
-    Ok(Json(
-        release_view(&stored, &state.policy, state.clock.now()).approvals,
-    ))
+    Ok(Json(approvals_view(&stored.release, &state.policy)))
 }
 
 /// Filters of a release's events.

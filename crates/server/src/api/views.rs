@@ -10,7 +10,7 @@ use greenlight_core::release::{
 use greenlight_core::state::{
     Approval, Bug, DeploymentRun, RollbackRun, Severity, StakeholderReview, Vote,
 };
-use greenlight_core::{Policy, ReleaseType, Role};
+use greenlight_core::{Policy, Release, ReleaseType, Role};
 use greenlight_store::StoredRelease;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -163,11 +163,9 @@ pub fn window_view(policy: &Policy, at: Timestamp, release_type: ReleaseType) ->
     }
 }
 
-/// Builds the view of a stored release.
-pub fn release_view(stored: &StoredRelease, policy: &Policy, now: Timestamp) -> ReleaseView {
-    let release = &stored.release;
-    let release_type = release.release_type();
-    let phases = GatePhase::for_type(release_type)
+/// The gates of each phase that applies to the release, with their latest results.
+pub fn phase_views(release: &Release, policy: &Policy) -> Vec<PhaseView> {
+    GatePhase::for_type(release.release_type())
         .iter()
         .map(|phase| {
             let status = phase_status(policy, *phase, &release.gates);
@@ -196,10 +194,14 @@ pub fn release_view(stored: &StoredRelease, policy: &Policy, now: Timestamp) -> 
                 gates,
             }
         })
-        .collect();
-    let rule = policy.approvals.of(release_type);
+        .collect()
+}
+
+/// The release's approval matrix and where it stands.
+pub fn approvals_view(release: &Release, policy: &Policy) -> ApprovalsView {
+    let rule = policy.approvals.of(release.release_type());
     let status = approval_status(release, policy);
-    let approvals = ApprovalsView {
+    ApprovalsView {
         required: rule.required.clone(),
         optional: rule.optional.clone(),
         minimum: rule.minimum,
@@ -209,7 +211,15 @@ pub fn release_view(stored: &StoredRelease, policy: &Policy, now: Timestamp) -> 
         stakeholder_review_required: rule.stakeholder_review,
         stakeholder_review: release.stakeholder_review.clone(),
         approvals: release.approvals.clone(),
-    };
+    }
+}
+
+/// Builds the view of a stored release.
+pub fn release_view(stored: &StoredRelease, policy: &Policy, now: Timestamp) -> ReleaseView {
+    let release = &stored.release;
+    let release_type = release.release_type();
+    let phases = phase_views(release, policy);
+    let approvals = approvals_view(release, policy);
     let go_no_go = GoNoGoView {
         decision: release.checklist.go_no_go_decision,
         required: policy.go_no_go.required_for.contains(&release_type),
@@ -247,12 +257,10 @@ pub fn release_view(stored: &StoredRelease, policy: &Policy, now: Timestamp) -> 
     }
 }
 
-fn run_steps(release: &greenlight_core::Release, policy: &Policy) -> Vec<String> {
+fn run_steps(release: &Release, policy: &Policy) -> Vec<String> {
     use greenlight_core::runbook::RunKind;
-    let kind = match (&release.deployment, &release.rollback) {
-        (Some(run), _) => RunKind::deploy(run.environment),
-        (None, Some(_)) => RunKind::Rollback,
-        (None, None) => return Vec::new(),
+    let Some((kind, _)) = RunKind::in_progress(release) else {
+        return Vec::new();
     };
     policy
         .runbooks
