@@ -9,6 +9,7 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
+use greenlight_core::gates::GatePhase;
 use serde_json::Value;
 use support::{Db, Server, code, stderr, stdout};
 
@@ -29,16 +30,6 @@ timeout_seconds = 2
 name = "smoke_tests"
 run = 'test -f "$GL_DIR/deployed"'
 "#;
-
-const PLANNING_GATES: [&str; 7] = [
-    "features_merged_and_reviewed",
-    "unit_tests",
-    "integration_tests",
-    "code_coverage",
-    "no_open_sev1_sev2_bugs",
-    "security_scan",
-    "dependency_vulnerabilities",
-];
 
 fn start(db: &Db, dir: &Path) -> Server {
     let config = dir.join("greenlight.toml");
@@ -89,7 +80,7 @@ fn runbook_lifecycle(db: &Db) {
         0
     );
     assert_eq!(code(&server.cli(&erin, &["release", "freeze", "1.4.0"])), 0);
-    for gate in PLANNING_GATES {
+    for gate in &support::gate_names(GatePhase::Planning) {
         let out = server.cli(
             &quinn,
             &[

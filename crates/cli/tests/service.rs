@@ -10,28 +10,9 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
+use greenlight_core::gates::GatePhase;
 use serde_json::{Value, json};
-use support::{ADMIN, Db, Server, code, databases, http, stderr, stdout};
-
-const PLANNING_GATES: [&str; 7] = [
-    "features_merged_and_reviewed",
-    "unit_tests",
-    "integration_tests",
-    "code_coverage",
-    "no_open_sev1_sev2_bugs",
-    "security_scan",
-    "dependency_vulnerabilities",
-];
-
-const STAGING_GATES: [&str; 7] = [
-    "smoke_tests",
-    "manual_qa_validation",
-    "performance_benchmarks",
-    "browser_compatibility",
-    "accessibility_compliance",
-    "database_migration",
-    "rollback_procedure",
-];
+use support::{ADMIN, Db, Server, code, databases, gate_names, http, stderr, stdout};
 
 /// Asserts the CLI refused (exit 1) naming `rule` on stderr.
 fn assert_refused(out: &std::process::Output, rule: &str) {
@@ -52,12 +33,13 @@ fn assert_ok(out: &std::process::Output) {
     assert_eq!(code(out), 0, "{}{}", stdout(out), stderr(out));
 }
 
-fn record_gates(server: &Server, token: &str, phase: &str, gates: &[&str]) {
-    for gate in gates {
+fn record_gates(server: &Server, token: &str, phase: GatePhase) {
+    let phase_name = phase.as_str();
+    for gate in &gate_names(phase) {
         let out = server.cli(
             token,
             &[
-                "gate", "record", "1.4.0", "--phase", phase, "--gate", gate, "--pass",
+                "gate", "record", "1.4.0", "--phase", phase_name, "--gate", gate, "--pass",
             ],
         );
         assert_ok(&out);
@@ -85,10 +67,10 @@ fn walk(db: &Db) {
     // Missing gate: staging needs the planning gates.
     let early = server.cli(&erin, &["deployment", "start", "1.4.0", "--env", "staging"]);
     assert_refused(&early, "quality_gate");
-    record_gates(&server, &quinn, "planning", &PLANNING_GATES);
+    record_gates(&server, &quinn, GatePhase::Planning);
     assert_ok(&server.cli(&erin, &["deployment", "start", "1.4.0", "--env", "staging"]));
     assert_ok(&server.cli(&erin, &["deployment", "complete", "1.4.0"]));
-    record_gates(&server, &quinn, "staging_validation", &STAGING_GATES);
+    record_gates(&server, &quinn, GatePhase::StagingValidation);
 
     // Wrong role: quinn cannot approve as product owner.
     let wrong = server.cli(&quinn, &["approve", "1.4.0", "--role", "product_owner"]);
@@ -196,12 +178,13 @@ fn concurrent_conflicts(db: &Db) {
     let revision = release["revision"].as_i64().unwrap();
     let barrier = Arc::new(Barrier::new(50));
     let url = server.api("/releases/1.4.0/gates");
+    let planning = gate_names(GatePhase::Planning);
     let handles: Vec<_> = (0..50)
         .map(|i| {
+            let gate = planning[i % planning.len()].clone();
             let (barrier, url, token, client) =
                 (barrier.clone(), url.clone(), quinn.clone(), client.clone());
             std::thread::spawn(move || {
-                let gate = PLANNING_GATES[i % PLANNING_GATES.len()];
                 let body = json!({ "phase": "planning", "gate": gate, "passed": true });
                 barrier.wait();
                 client
@@ -233,9 +216,9 @@ fn concurrent_conflicts(db: &Db) {
     // 20 concurrent writers all land, one revision each.
     let handles: Vec<_> = (0..20)
         .map(|i| {
+            let gate = planning[i % planning.len()].clone();
             let (url, token, client) = (url.clone(), quinn.clone(), client.clone());
             std::thread::spawn(move || {
-                let gate = PLANNING_GATES[i % PLANNING_GATES.len()];
                 let body = json!({ "phase": "planning", "gate": gate, "passed": true });
                 client
                     .post(url)
@@ -310,9 +293,10 @@ fn write_load(
             acked.clone(),
             quinn.to_string(),
         );
+        let planning = gate_names(GatePhase::Planning);
         std::thread::spawn(move || {
             for n in 0.. {
-                let gate = PLANNING_GATES[n % PLANNING_GATES.len()];
+                let gate = &planning[n % planning.len()];
                 let body = json!({ "phase": "planning", "gate": gate, "passed": n % 2 == 0, "reason": "flaky" });
                 let sent = client.post(&url).bearer_auth(&token).json(&body).send();
                 let Ok(response) = sent else { return };

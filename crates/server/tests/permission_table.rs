@@ -10,22 +10,13 @@ use std::collections::BTreeSet;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use greenlight_core::gates::GatePhase;
 use greenlight_core::{Action, Policy, Role};
 use greenlight_server::auth::token_hash;
 use greenlight_store::{Change, Store, TokenRecord, User};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
-
-const PLANNING_GATES: [&str; 7] = [
-    "features_merged_and_reviewed",
-    "unit_tests",
-    "integration_tests",
-    "code_coverage",
-    "no_open_sev1_sev2_bugs",
-    "security_scan",
-    "dependency_vulnerabilities",
-];
 
 /// Who calls: one user per role, one with no role, and an admin with no role.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -155,12 +146,12 @@ async fn prepare(app: &Router, stage: Stage) {
         "/api/v1/releases/1.4.0/freeze".into(),
         json!({}),
     ));
-    for gate in PLANNING_GATES {
+    for gate in Policy::default().gates.of(GatePhase::Planning) {
         steps.push((
             Stage::GatesPassed,
             qa.clone(),
             "/api/v1/releases/1.4.0/gates".into(),
-            json!({"phase": "planning", "gate": gate, "passed": true}),
+            json!({"phase": "planning", "gate": gate.name, "passed": true}),
         ));
     }
     steps.push((

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use greenlight_core::Policy;
+use greenlight_core::gates::GatePhase;
 use serde_json::Value;
 use sqlx::Connection;
 
@@ -211,6 +213,16 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The gate names of `phase` in the spec's default policy (what a release must record).
+pub fn gate_names(phase: GatePhase) -> Vec<String> {
+    Policy::default()
+        .gates
+        .of(phase)
+        .iter()
+        .map(|gate| gate.name.clone())
+        .collect()
 }
 
 /// A blocking HTTP client.
