@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Bad input: schemathesis fuzzes every operation of /api/v1/openapi.json on a real server (SQLite)
 # seeded with a release, and fails on any 5xx or any response the document does not describe.
+# The SSE stream is left out: it never ends, so a fuzzer cannot judge its response
+# (crates/cli/tests/deployments.rs reads it).
 # Usage: .ci/schemathesis.sh [path/to/greenlight]   (default target/debug/greenlight)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +31,7 @@ schemathesis run "http://127.0.0.1:$port/api/v1/openapi.json" \
   -H "Authorization: Bearer $fuzz" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-40}" --workers 2 --seed 1 \
+  --exclude-path '/api/v1/releases/{key}/stream' \
   --phases "${SCHEMATHESIS_PHASES:-examples,fuzzing,stateful}" >"$work/st.out" 2>&1 || status=$?
 cp "$work/st.out" "${SCHEMATHESIS_LOG:-/dev/null}"
 grep -v "^    *|.*KeyError: ('" "$work/st.out" | tail -40

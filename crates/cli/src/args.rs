@@ -50,9 +50,15 @@ pub enum Command {
     /// The policy: show the effective one, check a file.
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// Rollbacks: classify a situation offline; start, complete or fail one on a server.
+    /// Deploy a release: checks every rule, then runs the environment's runbook and follows it.
+    Deploy(DeployArgs),
+    /// Roll production back (`rollback VERSION --reason R`); or classify a situation offline.
+    Rollback(RollbackArgs),
+    /// The hotfix fast path: start one from the production version, follow its timeline.
     #[command(subcommand)]
-    Rollback(RollbackCommand),
+    Hotfix(HotfixCommand),
+    /// What is live in staging and production, and what was before.
+    Environments(EnvironmentsArgs),
     /// Run the Greenlight service (HTTP API, SQLite or PostgreSQL).
     Serve(ServeArgs),
     /// Releases: plan, list, show, freeze, reschedule, cancel.
@@ -142,6 +148,17 @@ pub enum ReleaseCommand {
         /// Why.
         #[arg(long)]
         reason: String,
+    },
+    /// Mark an action item done (a post-rollback follow-up, a hotfix's backport).
+    Done {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// The item's kind (`root_cause`, `backport`; see `release show`).
+        kind: String,
+        /// Notes or a link.
+        #[arg(long)]
+        notes: Option<String>,
     },
     /// Cancel a release that has not reached production.
     Cancel {
@@ -485,26 +502,102 @@ pub enum PolicyCommand {
     },
 }
 
+/// `greenlight deploy`
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The release.
+    #[command(flatten)]
+    pub target: Target,
+    /// staging or production (default: staging while planned, production once on staging).
+    #[arg(long = "env")]
+    pub environment: Option<String>,
+    /// Deploy outside the window with this justification (engineering lead).
+    #[arg(long = "override")]
+    pub override_window: Option<String>,
+    /// Return at once instead of following a runbook Greenlight runs.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `greenlight rollback`: `rollback VERSION --reason R`, or one of the subcommands.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RollbackArgs {
+    /// A subcommand (classify, start, complete, fail).
+    #[command(subcommand)]
+    pub command: Option<RollbackCommand>,
+    /// The release to roll back (`rollback 1.4.0 --reason high_error_rate`).
+    #[arg(requires = "reason")]
+    pub release: Option<String>,
+    /// Refuse the change unless the release is still at this revision (see `release show`).
+    #[arg(long)]
+    pub revision: Option<i64>,
+    /// Why (`high_error_rate`).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Version to return to (the previous production version when absent).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Roll the database back too: maintenance mode on, restore, application rollback,
+    /// maintenance off. High-risk; needs --confirm.
+    #[arg(long)]
+    pub database: bool,
+    /// For --database: the version you return to, typed out as confirmation.
+    #[arg(long, requires = "database")]
+    pub confirm: Option<String>,
+    /// Return at once instead of following a runbook Greenlight runs.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+impl RollbackArgs {
+    /// The rollback the arguments start, when a release was named.
+    pub fn start(self) -> Option<RollbackStart> {
+        Some(RollbackStart {
+            target: Target {
+                release: self.release?,
+                revision: self.revision,
+            },
+            reason: self.reason?,
+            to: self.to,
+            database: self.database,
+            confirm: self.confirm,
+            no_wait: self.no_wait,
+        })
+    }
+}
+
+/// Start rolling production back.
+#[derive(Debug, Args)]
+pub struct RollbackStart {
+    /// The release being rolled back.
+    #[command(flatten)]
+    pub target: Target,
+    /// Why (`high_error_rate`).
+    #[arg(long)]
+    pub reason: String,
+    /// Version to return to (the previous production version when absent).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Roll the database back too: maintenance mode on, restore, application rollback,
+    /// maintenance off. High-risk; needs --confirm.
+    #[arg(long)]
+    pub database: bool,
+    /// For --database: the version you return to, typed out as confirmation.
+    #[arg(long, requires = "database")]
+    pub confirm: Option<String>,
+    /// Return at once instead of following a runbook Greenlight runs.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
 /// `greenlight rollback ...`
 #[derive(Debug, Subcommand)]
 pub enum RollbackCommand {
     /// Classify a situation: immediate rollback, discuss, or monitor.
     Classify(ClassifyArgs),
     /// Start rolling production back (engineering lead or on-call engineer).
-    Start {
-        /// The release being rolled back.
-        #[command(flatten)]
-        target: Target,
-        /// Why.
-        #[arg(long)]
-        reason: String,
-        /// Version to return to (the previous production version when absent).
-        #[arg(long)]
-        to: Option<String>,
-        /// Return at once instead of following a runbook Greenlight runs.
-        #[arg(long)]
-        no_wait: bool,
-    },
+    Start(RollbackStart),
     /// Record that the running rollback completed.
     Complete(Target),
     /// Record that the running rollback failed.
@@ -515,6 +608,51 @@ pub enum RollbackCommand {
         /// Why.
         #[arg(long)]
         reason: String,
+    },
+}
+
+/// `greenlight hotfix ...`
+#[derive(Debug, Subcommand)]
+pub enum HotfixCommand {
+    /// Start a hotfix: the patch version after production and its `hotfix/...` branch.
+    Start {
+        /// The version live in production that the hotfix fixes (`1.2.3`).
+        #[arg(long)]
+        from: Option<String>,
+        /// What it fixes (`critical score fix`); names the branch.
+        #[arg(long)]
+        title: String,
+    },
+    /// A hotfix's timeline (each stage against its target) and its open follow-ups; without a
+    /// version, every hotfix still under way.
+    Status {
+        /// The hotfix's version.
+        release: Option<String>,
+    },
+}
+
+/// `greenlight environments`
+#[derive(Debug, Args)]
+pub struct EnvironmentsArgs {
+    /// `baseline`; without it, what is live where.
+    #[command(subcommand)]
+    pub command: Option<EnvironmentsCommand>,
+    /// Earlier versions shown per environment.
+    #[arg(long, default_value_t = 5)]
+    pub limit: usize,
+}
+
+/// `greenlight environments ...`
+#[derive(Debug, Subcommand)]
+pub enum EnvironmentsCommand {
+    /// Record the version live before Greenlight ran deployments (admin), so the first
+    /// rollback has a version to return to.
+    Baseline {
+        /// staging or production.
+        #[arg(long = "env")]
+        environment: String,
+        /// The version live there (`1.3.0`).
+        version: String,
     },
 }
 

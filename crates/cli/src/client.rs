@@ -2,6 +2,7 @@
 //! (bearer token, `If-Match`, problem documents) and maps answers to DESIGN.md's exit codes.
 
 use std::fmt;
+use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -81,6 +82,27 @@ impl Api {
         self.send(request)
     }
 
+    /// Opens a Server-Sent Events stream (`/releases/1.4.0/stream`); the iterator yields its
+    /// messages until the server closes it.
+    pub fn stream(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<EventStream> {
+        let request = self
+            .http
+            .get(self.url(path))
+            .query(query)
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .timeout(Duration::from_secs(7 * 24 * 3600));
+        let response = self.authed(request)?.send().map_err(|e| {
+            anyhow::anyhow!("cannot reach the Greenlight server at {}: {e}", self.base)
+        })?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(problem_error(status, response));
+        }
+        Ok(EventStream {
+            lines: BufReader::new(response).lines(),
+        })
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -98,6 +120,56 @@ impl Api {
             });
         }
         Err(problem_error(status, response))
+    }
+}
+
+/// One Server-Sent Events message.
+#[derive(Debug, Default)]
+pub struct StreamMessage {
+    /// Its `event:` name (`message` when absent).
+    pub event: String,
+    /// Its `data:` lines joined, parsed as JSON (`null` when not JSON).
+    pub data: Value,
+}
+
+/// The messages of a Server-Sent Events response (the WHATWG format: `event:`/`data:` fields,
+/// `:` comments for keep-alive, a blank line ends a message).
+pub struct EventStream {
+    lines: std::io::Lines<BufReader<Response>>,
+}
+
+impl Iterator for EventStream {
+    type Item = anyhow::Result<StreamMessage>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut event = String::new();
+        let mut data = String::new();
+        loop {
+            let line = match self.lines.next()? {
+                Ok(line) => line,
+                Err(err) => return Some(Err(anyhow::anyhow!("the event stream broke: {err}"))),
+            };
+            if line.is_empty() && !data.is_empty() {
+                let data = serde_json::from_str(&data).unwrap_or(Value::Null);
+                let event = if event.is_empty() {
+                    "message".into()
+                } else {
+                    event
+                };
+                return Some(Ok(StreamMessage { event, data }));
+            }
+            let (field, value) = line.split_once(':').unwrap_or((line.as_str(), ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "event" => event = value.to_string(),
+                "data" if data.is_empty() => data = value.to_string(),
+                "data" => {
+                    data.push('\n');
+                    data.push_str(value);
+                }
+                _ => {}
+            }
+        }
     }
 }
 

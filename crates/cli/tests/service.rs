@@ -12,39 +12,10 @@ use std::time::Duration;
 
 use greenlight_core::gates::GatePhase;
 use serde_json::{Value, json};
-use support::{ADMIN, Db, Server, code, databases, gate_names, http, stderr, stdout};
-
-/// Asserts the CLI refused (exit 1) naming `rule` on stderr.
-fn assert_refused(out: &std::process::Output, rule: &str) {
-    assert_eq!(
-        code(out),
-        1,
-        "expected a refusal by {rule}: {}",
-        stderr(out)
-    );
-    assert!(
-        stderr(out).contains(rule),
-        "expected rule {rule} in: {}",
-        stderr(out)
-    );
-}
-
-fn assert_ok(out: &std::process::Output) {
-    assert_eq!(code(out), 0, "{}{}", stdout(out), stderr(out));
-}
-
-fn record_gates(server: &Server, token: &str, phase: GatePhase) {
-    let phase_name = phase.as_str();
-    for gate in &gate_names(phase) {
-        let out = server.cli(
-            token,
-            &[
-                "gate", "record", "1.4.0", "--phase", phase_name, "--gate", gate, "--pass",
-            ],
-        );
-        assert_ok(&out);
-    }
-}
+use support::{
+    ADMIN, Db, Server, assert_ok, assert_refused, code, databases, gate_names, http, record_gates,
+    stderr, stdout,
+};
 
 fn walk(db: &Db) {
     let server = Server::start(db);
@@ -67,10 +38,10 @@ fn walk(db: &Db) {
     // Missing gate: staging needs the planning gates.
     let early = server.cli(&erin, &["deployment", "start", "1.4.0", "--env", "staging"]);
     assert_refused(&early, "quality_gate");
-    record_gates(&server, &quinn, GatePhase::Planning);
+    record_gates(&server, &quinn, "1.4.0", GatePhase::Planning);
     assert_ok(&server.cli(&erin, &["deployment", "start", "1.4.0", "--env", "staging"]));
     assert_ok(&server.cli(&erin, &["deployment", "complete", "1.4.0"]));
-    record_gates(&server, &quinn, GatePhase::StagingValidation);
+    record_gates(&server, &quinn, "1.4.0", GatePhase::StagingValidation);
 
     // Wrong role: quinn cannot approve as product owner.
     let wrong = server.cli(&quinn, &["approve", "1.4.0", "--role", "product_owner"]);

@@ -35,6 +35,9 @@ pub struct World {
     /// A deployment or rollback running for another release: its version.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub other_run_in_progress: Option<Version>,
+    /// The branch of the next standard, patch or major release not yet deployed (where a
+    /// hotfix is backported).
+    pub active_release_branch: Option<String>,
 }
 
 /// What `decide` reads besides the release and the command.
@@ -147,6 +150,13 @@ pub enum Command {
         /// The version to return to; the previous production version if not given.
         #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
         to_version: Option<Version>,
+        /// Roll the database back too (maintenance mode, restore, application rollback). The spec
+        /// calls this high-risk, so it needs `confirm`.
+        #[serde(default)]
+        database: bool,
+        /// For a database rollback: the version being returned to, typed out as confirmation.
+        #[serde(default)]
+        confirm: Option<String>,
     },
     /// The running rollback finished.
     CompleteRollback,
@@ -210,8 +220,20 @@ pub fn decide(release: &Release, command: &Command, ctx: &Context) -> Result<Vec
         } => start_production(release, override_window.as_deref(), ctx),
         Command::CompleteDeployment => complete_deployment(release, ctx),
         Command::FailDeployment { reason } => fail_deployment(release, reason, ctx),
-        Command::StartRollback { reason, to_version } => {
-            start_rollback(release, reason, to_version.as_ref(), ctx)
+        Command::StartRollback {
+            reason,
+            to_version,
+            database,
+            confirm,
+        } => {
+            let method = if *database {
+                RollbackMethod::Database {
+                    confirm: confirm.as_deref(),
+                }
+            } else {
+                RollbackMethod::Application
+            };
+            start_rollback(release, reason, to_version.as_ref(), method, ctx)
         }
         Command::CompleteRollback => complete_rollback(release, ctx),
         Command::FailRollback { reason } => fail_rollback(release, reason, ctx),
@@ -239,6 +261,11 @@ pub struct PlanRelease {
     pub planned_date: Option<Timestamp>,
     /// A hotfix's title (its branch's description).
     pub title: Option<String>,
+    /// A hotfix's base: the version live in production that it fixes (checked against the
+    /// production version Greenlight knows, when it knows one).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[serde(default)]
+    pub from_version: Option<Version>,
 }
 
 /// Plans a release: proposes version and dates from the policy and checks every planning rule.
@@ -286,7 +313,13 @@ pub fn plan(cmd: &PlanRelease, ctx: &Context) -> Result<Vec<Event>, Refusal> {
 fn plan_version(cmd: &PlanRelease, ctx: &Context) -> Result<Version, Refusal> {
     let hotfix = cmd.release_type == ReleaseType::Hotfix;
     let base = if hotfix {
-        ctx.world.production_version.as_ref()
+        hotfix_base(cmd, ctx)?
+    } else if cmd.from_version.is_some() {
+        return Err(Refusal::one(
+            Rule::Input,
+            "only a hotfix is planned from a deployed version",
+            "leave out --from, or plan a hotfix",
+        ));
     } else {
         ctx.world.latest_version.as_ref()
     };
@@ -318,6 +351,21 @@ fn plan_version(cmd: &PlanRelease, ctx: &Context) -> Result<Version, Refusal> {
             .map_err(|e| Refusal::one(Rule::Version, e.to_string(), "choose a greater version"))?;
     }
     Ok(version)
+}
+
+/// The version a hotfix fixes: the one named with `--from`, which must be the version live in
+/// production when Greenlight knows it, or else the production version.
+fn hotfix_base<'a>(cmd: &'a PlanRelease, ctx: &'a Context) -> Result<Option<&'a Version>, Refusal> {
+    let production = ctx.world.production_version.as_ref();
+    match (&cmd.from_version, production) {
+        (Some(from), Some(live)) if from != live => Err(Refusal::one(
+            Rule::Version,
+            format!("{from} is not the version live in production ({live})"),
+            format!("branch the hotfix from production: --from {live}"),
+        )),
+        (Some(from), _) => Ok(Some(from)),
+        (None, live) => Ok(live),
+    }
 }
 
 fn plan_dates(cmd: &PlanRelease, ctx: &Context) -> Result<(Timestamp, Timestamp), Refusal> {
@@ -1234,8 +1282,7 @@ fn window_rule(
             None,
         );
     };
-    if let Err(mut reason) = ctx.actor.require(Action::OverrideDeploymentWindow) {
-        reason.rule = Rule::WindowOverride;
+    if let Err(reason) = ctx.actor.require(Action::OverrideDeploymentWindow) {
         return (vec![reason], None);
     }
     let event = Event::DeploymentWindowOverridden {
@@ -1337,10 +1384,16 @@ fn backport_item(release: &Release, ctx: &Context) -> Event {
         release_id: release.record.release_id,
         items: vec![ActionItem {
             kind: "backport".into(),
-            title: format!(
-                "Cherry-pick {} to the active release branch so the next standard release includes it",
-                release.branch
-            ),
+            title: match &ctx.world.active_release_branch {
+                Some(branch) => format!(
+                    "Cherry-pick {} to {branch} so the next release includes the fix",
+                    release.branch
+                ),
+                None => format!(
+                    "Cherry-pick {} to the active release branch, if any, so the next release includes the fix",
+                    release.branch
+                ),
+            },
             due_at: plus_hours(ctx.now, BACKPORT_DUE_HOURS),
             done_at: None,
             done_by: None,
@@ -1382,10 +1435,20 @@ fn fail_deployment(release: &Release, reason: &str, ctx: &Context) -> Result<Vec
     }])
 }
 
+/// How production is rolled back (the spec's Rollback Procedures).
+#[derive(Debug, Clone, Copy)]
+enum RollbackMethod<'a> {
+    /// Application instant rollback: no downtime.
+    Application,
+    /// Database rollback: maintenance mode, restore, application rollback; needs confirmation.
+    Database { confirm: Option<&'a str> },
+}
+
 fn start_rollback(
     release: &Release,
     reason: &str,
     to_version: Option<&Version>,
+    method: RollbackMethod,
     ctx: &Context,
 ) -> Result<Vec<Event>, Refusal> {
     ctx.actor.require(Action::InitiateRollback)?;
@@ -1394,6 +1457,35 @@ fn start_rollback(
     if let Some(reason) = run_in_progress(release, ctx) {
         return Err(reason.into());
     }
+    let target = rollback_target(release, to_version, ctx)?;
+    let mut events = vec![Event::RollbackInitiated {
+        release_id: release.record.release_id,
+        from_version: release.record.version.clone(),
+        to_version: target.clone(),
+        rollback_reason: reason.trim().to_string(),
+        initiated_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }];
+    if let RollbackMethod::Database { confirm } = method {
+        require_confirmation(&target, confirm)?;
+        events.push(Event::DatabaseRollbackConfirmed {
+            release_id: release.record.release_id,
+            from_version: release.record.version.clone(),
+            to_version: target,
+            confirmed_by: ctx.actor.id.clone(),
+            timestamp: ctx.now,
+        });
+    }
+    events.push(rollback_action_items(release, ctx));
+    Ok(events)
+}
+
+/// The version a rollback returns to: the one named, or the one live before this release.
+fn rollback_target(
+    release: &Release,
+    to_version: Option<&Version>,
+    ctx: &Context,
+) -> Result<Version, Refusal> {
     let target = to_version
         .or(ctx.world.previous_production_version.as_ref())
         .cloned()
@@ -1411,6 +1503,27 @@ fn start_rollback(
             "roll back to an earlier deployed version",
         ));
     }
+    Ok(target)
+}
+
+/// A database rollback restores data to an earlier state, so the person types the target version.
+fn require_confirmation(target: &Version, confirm: Option<&str>) -> Result<(), Refusal> {
+    let typed = confirm.map(|c| c.trim().trim_start_matches('v'));
+    if typed == Some(target.to_string().as_str()) {
+        return Ok(());
+    }
+    Err(Refusal::one(
+        Rule::Confirmation,
+        format!(
+            "a database rollback stops traffic and restores the database to {target}'s state; \
+             the spec calls it high-risk and prefers a forward fix"
+        ),
+        format!("confirm by naming the version you return to: --confirm {target}"),
+    ))
+}
+
+/// The spec's post-rollback action items, each due some hours from now.
+fn rollback_action_items(release: &Release, ctx: &Context) -> Event {
     let items = ctx
         .policy
         .rollback
@@ -1424,21 +1537,11 @@ fn start_rollback(
             done_by: None,
         })
         .collect();
-    Ok(vec![
-        Event::RollbackInitiated {
-            release_id: release.record.release_id,
-            from_version: release.record.version.clone(),
-            to_version: target,
-            rollback_reason: reason.trim().to_string(),
-            initiated_by: ctx.actor.id.clone(),
-            timestamp: ctx.now,
-        },
-        Event::ActionItemsCreated {
-            release_id: release.record.release_id,
-            items,
-            timestamp: ctx.now,
-        },
-    ])
+    Event::ActionItemsCreated {
+        release_id: release.record.release_id,
+        items,
+        timestamp: ctx.now,
+    }
 }
 
 fn complete_rollback(release: &Release, ctx: &Context) -> Result<Vec<Event>, Refusal> {

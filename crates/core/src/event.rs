@@ -403,6 +403,22 @@ pub enum Event {
         /// When.
         timestamp: Timestamp,
     },
+    /// The person starting a rollback confirmed it includes the database (maintenance mode,
+    /// restore, application rollback), which the spec calls high-risk.
+    DatabaseRollbackConfirmed {
+        /// Release.
+        release_id: Uuid,
+        /// The version rolled back.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        from_version: Version,
+        /// The version whose database state is restored.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        to_version: Version,
+        /// Who confirmed.
+        confirmed_by: String,
+        /// When.
+        timestamp: Timestamp,
+    },
     /// Follow-up actions with deadlines (after a rollback, or a hotfix's backport).
     ActionItemsCreated {
         /// Release.
@@ -471,6 +487,7 @@ impl Event {
             RollbackInitiated { .. } => "rollback_initiated",
             RollbackCompleted { .. } => "rollback_completed",
             RollbackFailed { .. } => "rollback_failed",
+            DatabaseRollbackConfirmed { .. } => "database_rollback_confirmed",
             ActionItemsCreated { .. } => "action_items_created",
             ActionItemCompleted { .. } => "action_item_completed",
             ReleaseCancelled { .. } => "release_cancelled",
@@ -652,6 +669,12 @@ impl Event {
                 release_id,
                 timestamp,
                 initiated_by: by,
+                ..
+            }
+            | DatabaseRollbackConfirmed {
+                release_id,
+                timestamp,
+                confirmed_by: by,
                 ..
             }
             | ActionItemCompleted {

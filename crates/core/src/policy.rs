@@ -915,6 +915,8 @@ pub struct HotfixStage {
     pub name: String,
     /// Target duration, minutes.
     pub target_minutes: u32,
+    /// The milestone that ends the stage (the next stage starts there).
+    pub ends_when: crate::hotfix::Milestone,
 }
 
 /// The hotfix fast path.
@@ -931,17 +933,23 @@ pub struct HotfixPolicy {
 
 impl Default for HotfixPolicy {
     fn default() -> Self {
-        let stage = |name: &str, target_minutes| HotfixStage {
+        let stage = |name: &str, target_minutes, ends_when| HotfixStage {
             name: name.into(),
             target_minutes,
+            ends_when,
         };
+        use crate::hotfix::Milestone;
         HotfixPolicy {
             target_hours_min: 2,
             target_hours_max: 4,
             stages: vec![
-                stage("development_and_testing", 60),
-                stage("approval_and_deployment", 60),
-                stage("communication_and_documentation", 120),
+                stage("development_and_testing", 60, Milestone::StagingDeployed),
+                stage("approval_and_deployment", 60, Milestone::ProductionDeployed),
+                stage(
+                    "communication_and_documentation",
+                    120,
+                    Milestone::FollowUpsDone,
+                ),
             ],
         }
     }
@@ -1323,6 +1331,17 @@ impl Policy {
                 "hotfix.target_hours_max",
                 "is less than target_hours_min".into(),
             );
+        }
+        let milestones = self.hotfix.stages.iter().map(|s| s.ends_when);
+        for (i, pair) in milestones.collect::<Vec<_>>().windows(2).enumerate() {
+            if pair[1] <= pair[0] {
+                out.push(
+                    format!("hotfix.stages[{}].ends_when", i + 1),
+                    "must be a later milestone than the previous stage's \
+                     (staging_deployed, production_deployed, follow_ups_done)"
+                        .into(),
+                );
+            }
         }
         for (i, item) in self.rollback.action_items.iter().enumerate() {
             if !is_snake_case(&item.kind) {

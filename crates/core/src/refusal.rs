@@ -19,8 +19,6 @@ pub enum Rule {
     LeadTime,
     /// Deployment windows and blackouts.
     DeploymentWindow,
-    /// Only an engineering lead may deploy outside the window, with a justification.
-    WindowOverride,
     /// Quality gates of a phase not passed.
     QualityGate,
     /// Only an engineering lead may override a gate, with a justification.
@@ -47,6 +45,8 @@ pub enum Rule {
     Input,
     /// Release cadence: when a type of release can be planned.
     Cadence,
+    /// A high-risk action (a database rollback) needs explicit confirmation.
+    Confirmation,
 }
 
 impl Rule {
@@ -57,7 +57,6 @@ impl Rule {
             Rule::StatusTransition => "status_transition",
             Rule::LeadTime => "lead_time",
             Rule::DeploymentWindow => "deployment_window",
-            Rule::WindowOverride => "window_override",
             Rule::QualityGate => "quality_gate",
             Rule::GateOverride => "gate_override",
             Rule::ApprovalMatrix => "approval_matrix",
@@ -71,6 +70,7 @@ impl Rule {
             Rule::AlreadyRecorded => "already_recorded",
             Rule::Input => "input",
             Rule::Cadence => "cadence",
+            Rule::Confirmation => "confirmation",
         }
     }
 }

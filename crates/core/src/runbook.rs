@@ -20,6 +20,8 @@ pub enum RunKind {
     Production,
     /// Application instant rollback.
     Rollback,
+    /// Database rollback: maintenance mode on, restore, application rollback, maintenance off.
+    DatabaseRollback,
 }
 
 impl RunKind {
@@ -35,7 +37,9 @@ impl RunKind {
     pub fn environment(self) -> Environment {
         match self {
             RunKind::Staging => Environment::Staging,
-            RunKind::Production | RunKind::Rollback => Environment::Production,
+            RunKind::Production | RunKind::Rollback | RunKind::DatabaseRollback => {
+                Environment::Production
+            }
         }
     }
 
@@ -43,6 +47,7 @@ impl RunKind {
     pub fn in_progress(release: &Release) -> Option<(RunKind, Timestamp)> {
         match (&release.deployment, &release.rollback) {
             (Some(run), _) => Some((RunKind::deploy(run.environment), run.started_at)),
+            (None, Some(run)) if run.database => Some((RunKind::DatabaseRollback, run.started_at)),
             (None, Some(run)) => Some((RunKind::Rollback, run.started_at)),
             (None, None) => None,
         }
@@ -54,7 +59,13 @@ impl RunKind {
             RunKind::Staging => "staging",
             RunKind::Production => "production",
             RunKind::Rollback => "rollback",
+            RunKind::DatabaseRollback => "database_rollback",
         }
+    }
+
+    /// Whether this run is a rollback (of either kind).
+    pub fn is_rollback(self) -> bool {
+        matches!(self, RunKind::Rollback | RunKind::DatabaseRollback)
     }
 }
 
@@ -68,28 +79,66 @@ pub struct Runbooks {
     pub production: Vec<Step>,
     /// Steps of an application rollback.
     pub rollback: Vec<Step>,
+    /// Steps that restore the database (down migrations or a snapshot restore, then validation).
+    pub database_rollback: Vec<Step>,
+    /// The hook that stops traffic (maintenance page); runs first in a database rollback.
+    pub maintenance_on: Option<Step>,
+    /// The hook that resumes traffic; runs last, only when every earlier step succeeded.
+    pub maintenance_off: Option<Step>,
     /// Environment variables whose values never appear in a step's recorded output.
     pub secrets: Vec<String>,
 }
 
 impl Runbooks {
-    /// The steps for `kind`.
-    pub fn steps(&self, kind: RunKind) -> &[Step] {
+    /// The steps Greenlight runs for `kind`, in order. A database rollback is the spec's
+    /// procedure: maintenance mode on, the database steps, the application rollback, maintenance
+    /// mode off. Empty when the team has no runbook for it (Greenlight then only records).
+    pub fn plan(&self, kind: RunKind) -> Vec<Step> {
         match kind {
-            RunKind::Staging => &self.staging,
-            RunKind::Production => &self.production,
-            RunKind::Rollback => &self.rollback,
+            RunKind::Staging => self.staging.clone(),
+            RunKind::Production => self.production.clone(),
+            RunKind::Rollback => self.rollback.clone(),
+            RunKind::DatabaseRollback if self.database_rollback.is_empty() => Vec::new(),
+            RunKind::DatabaseRollback => self
+                .maintenance_on
+                .iter()
+                .chain(&self.database_rollback)
+                .chain(&self.rollback)
+                .chain(&self.maintenance_off)
+                .cloned()
+                .collect(),
         }
     }
 
     /// Problems with the runbooks, as (TOML path, message).
     pub fn problems(&self) -> Vec<(String, String)> {
+        let lists = [
+            ("staging", &self.staging),
+            ("production", &self.production),
+            ("rollback", &self.rollback),
+            ("database_rollback", &self.database_rollback),
+        ];
         let mut out = Vec::new();
-        for kind in [RunKind::Staging, RunKind::Production, RunKind::Rollback] {
-            for (i, step) in self.steps(kind).iter().enumerate() {
-                let path = format!("runbooks.{}[{i}]", kind.as_str());
+        for (name, steps) in lists {
+            for (i, step) in steps.iter().enumerate() {
+                let path = format!("runbooks.{name}[{i}]");
                 out.extend(step.problems().into_iter().map(|m| (path.clone(), m)));
             }
+        }
+        for (name, step) in [
+            ("maintenance_on", &self.maintenance_on),
+            ("maintenance_off", &self.maintenance_off),
+        ] {
+            let path = format!("runbooks.{name}");
+            let problems = step.iter().flat_map(Step::problems);
+            out.extend(problems.map(|m| (path.clone(), m)));
+        }
+        if !self.database_rollback.is_empty() && self.maintenance_on.is_none() {
+            out.push((
+                "runbooks.maintenance_on".into(),
+                "a database rollback stops traffic first: add the hook that turns maintenance mode on"
+                    .into(),
+            ));
         }
         out
     }
@@ -189,5 +238,41 @@ mod tests {
         let problems = runbooks.problems();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].0, "runbooks.production[1]");
+    }
+
+    #[test]
+    fn a_database_rollback_is_maintenance_restore_rollback_resume() {
+        let named = |name: &str| Step {
+            name: name.into(),
+            ..step(Some("true"), None)
+        };
+        let runbooks = Runbooks {
+            rollback: vec![named("instant_rollback")],
+            database_rollback: vec![named("down_migrations"), named("verify")],
+            maintenance_on: Some(named("maintenance_on")),
+            maintenance_off: Some(named("maintenance_off")),
+            ..Runbooks::default()
+        };
+        let names: Vec<String> = runbooks
+            .plan(RunKind::DatabaseRollback)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "maintenance_on",
+                "down_migrations",
+                "verify",
+                "instant_rollback",
+                "maintenance_off"
+            ]
+        );
+        assert!(runbooks.problems().is_empty());
+        let unguarded = Runbooks {
+            maintenance_on: None,
+            ..runbooks
+        };
+        assert_eq!(unguarded.problems()[0].0, "runbooks.maintenance_on");
     }
 }

@@ -140,6 +140,9 @@ pub struct RollbackRun {
     pub initiated_by: String,
     /// When.
     pub started_at: Timestamp,
+    /// The database is rolled back too (confirmed), not only the application.
+    #[serde(default)]
+    pub database: bool,
 }
 
 /// A follow-up with a deadline.
@@ -196,6 +199,9 @@ pub struct Release {
     pub rollback: Option<RollbackRun>,
     /// Follow-ups with deadlines.
     pub action_items: Vec<ActionItem>,
+    /// When the latest staging deployment completed (a hotfix's first milestone).
+    #[serde(default)]
+    pub staging_deployed_at: Option<Timestamp>,
 }
 
 impl Release {
@@ -257,6 +263,7 @@ impl Release {
             deployment: None,
             rollback: None,
             action_items: Vec::new(),
+            staging_deployed_at: None,
         })
     }
 
@@ -386,7 +393,10 @@ impl Release {
                 timestamp,
                 ..
             } => self.start_run(Environment::Staging, deployed_by, *timestamp),
-            Event::StagingDeploymentCompleted { .. } => self.apply_staging_completed(),
+            Event::StagingDeploymentCompleted { timestamp, .. } => {
+                self.apply_staging_completed();
+                self.staging_deployed_at = Some(*timestamp);
+            }
             Event::StagingDeploymentFailed { .. } | Event::DeploymentFailed { .. } => {
                 self.deployment = None;
             }
@@ -421,7 +431,13 @@ impl Release {
                     reason: rollback_reason.clone(),
                     initiated_by: initiated_by.clone(),
                     started_at: *timestamp,
+                    database: false,
                 });
+            }
+            Event::DatabaseRollbackConfirmed { .. } => {
+                if let Some(run) = self.rollback.as_mut() {
+                    run.database = true;
+                }
             }
             Event::RollbackCompleted {
                 initiated_by,

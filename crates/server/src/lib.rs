@@ -103,6 +103,7 @@ pub fn state(store: Store, policy: Policy, test_clock: bool) -> AppState {
         clock,
         test_clock,
         metrics: Arc::new(Metrics::default()),
+        live: tokio::sync::broadcast::channel(256).0,
     }
 }
 

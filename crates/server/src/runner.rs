@@ -15,6 +15,7 @@ use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
 use crate::api::decide_and_commit;
+use crate::api::stream::StepStarted;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -66,20 +67,21 @@ pub fn facts(
     out
 }
 
-/// Starts driving the runbook of `kind` in the background, if the policy has one.
-pub async fn start(state: &AppState, release_id: Uuid, kind: RunKind) -> Result<bool, ApiError> {
-    if state.policy.runbooks.steps(kind).is_empty() {
-        return Ok(false);
-    }
+/// Starts driving the runbook of the run just started on the release in the background, if the
+/// policy has one for it.
+pub async fn start(state: &AppState, release_id: Uuid) -> Result<bool, ApiError> {
     let stored = state
         .store
         .release(release_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("release {release_id}")))?;
     let release = stored.release;
-    let Some((_, started_at)) = RunKind::in_progress(&release) else {
+    let Some((kind, started_at)) = RunKind::in_progress(&release) else {
         return Ok(false);
     };
+    if state.policy.runbooks.plan(kind).is_empty() {
+        return Ok(false);
+    }
     let live = state
         .store
         .environment_history(kind.environment(), 1)
@@ -99,24 +101,36 @@ pub async fn drive(
     started_at: Timestamp,
     facts: BTreeMap<String, String>,
 ) {
-    let steps = state.policy.runbooks.steps(kind).to_vec();
+    let steps = state.policy.runbooks.plan(kind);
     let mut failure = None;
     for step in &steps {
         let ok = run_step(&state, release_id, kind, started_at, step, &facts).await;
         if !ok && step.abort_on_failure {
-            failure = Some(format!("step `{}` failed (see the run log)", step.name));
+            failure = Some(failure_reason(kind, &step.name));
             break;
         }
     }
-    let command = match (kind, failure) {
-        (RunKind::Rollback, None) => Command::CompleteRollback,
-        (RunKind::Rollback, Some(reason)) => Command::FailRollback { reason },
-        (_, None) => Command::CompleteDeployment,
-        (_, Some(reason)) => Command::FailDeployment { reason },
+    let command = match (kind.is_rollback(), failure) {
+        (true, None) => Command::CompleteRollback,
+        (true, Some(reason)) => Command::FailRollback { reason },
+        (false, None) => Command::CompleteDeployment,
+        (false, Some(reason)) => Command::FailDeployment { reason },
     };
     if let Err(err) = settle(&state, release_id, command, "run.finish").await {
         tracing::error!(%release_id, error = %err, "could not record the end of a run");
     }
+}
+
+/// Why a run failed at `step`. A failed database rollback leaves maintenance mode on: traffic
+/// resumes only after someone checked the database.
+fn failure_reason(kind: RunKind, step: &str) -> String {
+    let reason = format!("step `{step}` failed (see the run log)");
+    if kind == RunKind::DatabaseRollback {
+        return format!(
+            "{reason}; maintenance mode stays on until someone verifies the database and turns it off"
+        );
+    }
+    reason
 }
 
 /// Runs one step with its retries; records every attempt. True when an attempt succeeded.
@@ -130,6 +144,15 @@ async fn run_step(
 ) -> bool {
     for attempt in 1..=step.retries + 1 {
         let started_at = state.clock.now();
+        let _no_stream_is_listening = state.live.send(StepStarted {
+            release_id,
+            run_kind: kind.as_str().into(),
+            run_started_at,
+            step: step.name.clone(),
+            attempt,
+            started_at,
+            timeout_seconds: step.timeout_seconds,
+        });
         let clock = Instant::now();
         let result = attempt_step(step, facts).await;
         let record = StepRecord {
@@ -177,6 +200,7 @@ async fn run_command(
         .arg("-c")
         .arg(format!("exec 2>&1\n{command}"))
         .envs(facts)
+        .env("GREENLIGHT_FACTS", facts_json(facts))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -231,6 +255,11 @@ async fn run_command(
             }
         }
     }
+}
+
+/// The facts as one JSON object, for steps that would rather parse JSON than read variables.
+fn facts_json(facts: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(facts).unwrap_or_default()
 }
 
 /// Kills a step's whole process group, so children it started die with it.
@@ -351,16 +380,17 @@ pub async fn interrupt_stale_runs(state: &AppState) -> Result<usize, ApiError> {
         let Some((kind, _)) = RunKind::in_progress(release) else {
             continue;
         };
-        if state.policy.runbooks.steps(kind).is_empty() {
+        if state.policy.runbooks.plan(kind).is_empty() {
             continue;
         }
-        let command = match kind {
-            RunKind::Rollback => Command::FailRollback {
+        let command = if kind.is_rollback() {
+            Command::FailRollback {
                 reason: reason.clone(),
-            },
-            RunKind::Staging | RunKind::Production => Command::FailDeployment {
+            }
+        } else {
+            Command::FailDeployment {
                 reason: reason.clone(),
-            },
+            }
         };
         settle(state, release.record.release_id, command, "run.interrupted").await?;
         tracing::warn!(release = %release.record.version, "marked an interrupted run");

@@ -21,4 +21,6 @@ pub struct AppState {
     pub test_clock: Option<Arc<TestClock>>,
     /// Greenlight's own metrics.
     pub metrics: Arc<Metrics>,
+    /// Runbook steps as they start, for the release streams of this instance.
+    pub live: tokio::sync::broadcast::Sender<crate::api::stream::StepStarted>,
 }

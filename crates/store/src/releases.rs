@@ -273,6 +273,7 @@ impl Store {
             production_version: production.first().map(|h| h.version.clone()),
             previous_production_version: live_before(&production, id),
             other_run_in_progress: version_of(other_run)?,
+            active_release_branch: self.active_release_branch().await?,
         })
     }
 
@@ -294,7 +295,24 @@ impl Store {
             production_version: production.first().map(|h| h.version.clone()),
             previous_production_version: None,
             other_run_in_progress: None,
+            active_release_branch: None,
         })
+    }
+
+    /// The branch of the lowest planned or staging release that is not a hotfix.
+    async fn active_release_branch(&self) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT version FROM releases WHERE status IN ('planned', 'staging') \
+             AND release_type <> 'hotfix' \
+             ORDER BY version_major, version_minor, version_patch LIMIT 1",
+        )
+        .fetch_optional(self.reader())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let text: String = row.try_get(0)?;
+        let version =
+            Version::parse(&text).map_err(|e| StoreError::Corrupt(text, e.to_string()))?;
+        Ok(Some(greenlight_core::version::release_branch(&version)))
     }
 }
 

@@ -2,9 +2,11 @@
 
 mod accounts;
 mod calendar;
+mod hotfix;
 mod policy;
 mod remote;
 mod rollback;
+mod runs;
 mod serve;
 mod tour;
 mod version;
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 use greenlight_core::ReleaseType;
 use jiff::Timestamp;
 
-use crate::args::{Cli, Command, RollbackCommand};
+use crate::args::{Cli, Command, RollbackArgs, RollbackCommand};
 use crate::client::Api;
 use crate::config::load_policy;
 use crate::exit::usage;
@@ -47,8 +49,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Window(cmd)) => window::run(&env, cmd),
         Some(Command::Calendar(args)) => calendar::run(&env, args),
         Some(Command::Policy(cmd)) => policy::run(&env, cmd),
-        Some(Command::Rollback(RollbackCommand::Classify(args))) => rollback::run(&env, args),
-        Some(Command::Rollback(cmd)) => remote::rollback(&env, &api()?, cmd),
+        Some(Command::Rollback(RollbackArgs {
+            command: Some(RollbackCommand::Classify(args)),
+            ..
+        })) => rollback::run(&env, args),
+        Some(Command::Rollback(args)) => runs::rollback(&env, &api()?, args),
+        Some(Command::Deploy(args)) => runs::deploy(&env, &api()?, args),
+        Some(Command::Hotfix(cmd)) => hotfix::run(&env, &api()?, cmd),
+        Some(Command::Environments(args)) => runs::environments(&env, &api()?, args),
         Some(Command::Serve(args)) => serve::run(env.policy, args),
         Some(Command::Release(cmd)) => remote::release(&env, &api()?, cmd),
         Some(Command::Gate(cmd)) => remote::gate(&env, &api()?, cmd),
@@ -56,7 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::GoNoGo(args)) => remote::go_no_go(&env, &api()?, args),
         Some(Command::Checklist(args)) => remote::checklist(&env, &api()?, args),
         Some(Command::Bug(cmd)) => remote::bug(&env, &api()?, cmd),
-        Some(Command::Deployment(cmd)) => remote::deployment(&env, &api()?, cmd),
+        Some(Command::Deployment(cmd)) => runs::deployment(&env, &api()?, cmd),
         Some(Command::Events(args)) => remote::events(&env, &api()?, args),
         Some(Command::Audit(cmd)) => remote::audit(&env, &api()?, cmd),
         Some(Command::User(cmd)) => accounts::user(&api()?, env.json, cmd),

@@ -7,14 +7,15 @@ use serde_json::{Value, json};
 
 use super::{Env, done, list_text};
 use crate::args::{
-    ApproveArgs, AuditCommand, BugCommand, ChecklistArgs, DeploymentCommand, EventsArgs,
-    GateCommand, GoNoGoArgs, ListArgs, PlanArgs, ReleaseCommand, RollbackCommand, Target,
+    ApproveArgs, AuditCommand, BugCommand, ChecklistArgs, EventsArgs, GateCommand, GoNoGoArgs,
+    ListArgs, PlanArgs, ReleaseCommand, Target,
 };
 use crate::client::{Api, Refused};
 use crate::output::{print_json, table};
 use crate::time_arg::parse_time;
 
-fn text(value: &Value) -> String {
+/// A JSON value as plain text (strings without quotes, null as nothing).
+pub fn text(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
@@ -31,12 +32,13 @@ fn local(env: &Env, value: &Value) -> String {
         .unwrap_or_default()
 }
 
-fn path(release: &str, rest: &str) -> String {
+/// `/releases/KEY/rest`.
+pub fn path(release: &str, rest: &str) -> String {
     format!("/releases/{release}{rest}")
 }
 
 /// Posts a command and prints the release it changed.
-fn command(
+pub fn command(
     env: &Env,
     api: &Api,
     target: &Target,
@@ -82,6 +84,15 @@ pub fn release(env: &Env, api: &Api, cmd: ReleaseCommand) -> anyhow::Result<Exit
             let at = parse_time(&to, env.policy.tz(), env.now)?;
             let body = json!({ "planned_date": at, "reason": reason });
             command(env, api, &target, "/reschedule", body, "Rescheduled")
+        }
+        ReleaseCommand::Done {
+            target,
+            kind,
+            notes,
+        } => {
+            let rest = format!("/action-items/{kind}/complete");
+            let body = json!({ "notes": notes });
+            command(env, api, &target, &rest, body, "Action item done")
         }
         ReleaseCommand::Cancel { target, reason } => command(
             env,
@@ -227,17 +238,22 @@ fn show(env: &Env, v: &Value) {
         );
     }
     for item in v["action_items"].as_array().into_iter().flatten() {
-        let late = if item["overdue"].as_bool() == Some(true) {
-            " OVERDUE"
+        let state = if !item["done_at"].is_null() {
+            format!(" — done by {}", text(&item["done_by"]))
+        } else if item["overdue"].as_bool() == Some(true) {
+            " — OVERDUE".to_string()
         } else {
-            ""
+            String::new()
         };
         println!(
-            "Action {}: {} due {}{late}",
+            "Action {}: {} due {}{state}",
             text(&item["kind"]),
             text(&item["title"]),
             local(env, &item["due_at"])
         );
+    }
+    if !v["hotfix_timeline"].is_null() {
+        super::hotfix::print_timeline(&v["hotfix_timeline"]);
     }
 }
 
@@ -360,206 +376,6 @@ pub fn bug(env: &Env, api: &Api, cmd: BugCommand) -> anyhow::Result<ExitCode> {
             "Bug resolved",
         ),
     }
-}
-
-/// Runs a `deployment` subcommand.
-pub fn deployment(env: &Env, api: &Api, cmd: DeploymentCommand) -> anyhow::Result<ExitCode> {
-    match cmd {
-        DeploymentCommand::Start {
-            target,
-            environment,
-            override_window,
-            no_wait,
-        } => {
-            let body = json!({ "environment": environment, "override_window": override_window });
-            let release: Value = api.post(
-                &path(&target.release, "/deployments"),
-                &body,
-                target.revision,
-            )?;
-            follow(env, api, &target.release, release, no_wait, "Deployment")
-        }
-        DeploymentCommand::Complete(target) => command(
-            env,
-            api,
-            &target,
-            "/deployments/current/complete",
-            json!({}),
-            "Deployment complete",
-        ),
-        DeploymentCommand::Fail { target, reason } => {
-            let body = json!({ "reason": reason });
-            command(
-                env,
-                api,
-                &target,
-                "/deployments/current/fail",
-                body,
-                "Deployment failed",
-            )
-        }
-    }
-}
-
-/// Runs a server-side `rollback` subcommand.
-pub fn rollback(env: &Env, api: &Api, cmd: RollbackCommand) -> anyhow::Result<ExitCode> {
-    match cmd {
-        RollbackCommand::Start {
-            target,
-            reason,
-            to,
-            no_wait,
-        } => {
-            let body = json!({ "reason": reason, "to_version": to });
-            let release: Value =
-                api.post(&path(&target.release, "/rollback"), &body, target.revision)?;
-            follow(env, api, &target.release, release, no_wait, "Rollback")
-        }
-        RollbackCommand::Complete(target) => command(
-            env,
-            api,
-            &target,
-            "/rollback/complete",
-            json!({}),
-            "Rollback complete",
-        ),
-        RollbackCommand::Fail { target, reason } => command(
-            env,
-            api,
-            &target,
-            "/rollback/fail",
-            json!({ "reason": reason }),
-            "Rollback failed",
-        ),
-        RollbackCommand::Classify(args) => super::rollback::run(env, args),
-    }
-}
-
-/// After starting a run: when Greenlight drives a runbook, shows each step as it finishes and
-/// exits 0 if the run completed, 3 if it failed; otherwise says how to report the outcome.
-fn follow(
-    env: &Env,
-    api: &Api,
-    key: &str,
-    started: Value,
-    no_wait: bool,
-    what: &str,
-) -> anyhow::Result<ExitCode> {
-    let driven = started["run_steps"]
-        .as_array()
-        .is_some_and(|s| !s.is_empty());
-    let version = text(&started["record"]["version"]);
-    if !driven || no_wait {
-        if env.json {
-            print_json(&started)?;
-        } else if driven {
-            println!(
-                "{what} of {version} started; follow it with `greenlight release show {version}`"
-            );
-        } else {
-            println!("{what} of {version} started; report the outcome with `complete` or `fail`");
-        }
-        return done();
-    }
-    if !env.json {
-        println!(
-            "{what} of {version}: running {}",
-            list_text(&started["run_steps"])
-        );
-    }
-    let run_started = started["deployment"]["started_at"]
-        .as_str()
-        .or_else(|| started["rollback"]["started_at"].as_str())
-        .unwrap_or_default()
-        .to_string();
-    let mut shown = 0;
-    loop {
-        std::thread::sleep(std::time::Duration::from_millis(250));
-        let steps: Vec<Value> = api.get(&path(key, "/runs"), &[])?;
-        let ours: Vec<&Value> = steps
-            .iter()
-            .filter(|s| s["run_started_at"] == run_started.as_str())
-            .collect();
-        for step in ours.iter().skip(shown) {
-            if !env.json {
-                print_step(step);
-            }
-        }
-        shown = shown.max(ours.len());
-        let release: Value = api.get(&path(key, ""), &[])?;
-        if release["deployment"].is_null() && release["rollback"].is_null() {
-            return finish_run(env, api, key, &release, what);
-        }
-    }
-}
-
-fn print_step(step: &Value) {
-    let mark = if step["outcome"] == "succeeded" {
-        "✓"
-    } else {
-        "✗"
-    };
-    let seconds = step["duration_ms"].as_i64().unwrap_or_default() as f64 / 1000.0;
-    println!(
-        "  {mark} {} (attempt {}) {} in {seconds:.1}s",
-        text(&step["step"]),
-        text(&step["attempt"]),
-        text(&step["outcome"])
-    );
-    if step["outcome"] != "succeeded" {
-        for line in text(&step["output"])
-            .lines()
-            .rev()
-            .take(5)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-        {
-            println!("      {line}");
-        }
-    }
-}
-
-fn finish_run(
-    env: &Env,
-    api: &Api,
-    key: &str,
-    release: &Value,
-    what: &str,
-) -> anyhow::Result<ExitCode> {
-    let events: Vec<Value> = api.get(
-        "/events",
-        &[("release", key.to_string()), ("limit", "5000".into())],
-    )?;
-    let last = events
-        .iter()
-        .rev()
-        .find(|e| {
-            let name = e["event"].as_str().unwrap_or_default();
-            name.ends_with("_completed") || name.ends_with("_failed")
-        })
-        .cloned()
-        .unwrap_or(Value::Null);
-    if env.json {
-        print_json(release)?;
-    }
-    let name = last["event"].as_str().unwrap_or_default();
-    if name.ends_with("_failed") {
-        let reason = text(&last["body"]["failure_reason"]);
-        anyhow::bail!(
-            "{what} of {} failed: {reason}",
-            text(&release["record"]["version"])
-        );
-    }
-    if !env.json {
-        println!(
-            "{what} of {} completed: {} is {}",
-            text(&release["record"]["version"]),
-            text(&release["record"]["version"]),
-            text(&release["record"]["status"])
-        );
-    }
-    done()
 }
 
 /// `greenlight events`.

@@ -225,6 +225,47 @@ pub fn gate_names(phase: GatePhase) -> Vec<String> {
         .collect()
 }
 
+/// Asserts the CLI refused (exit 1) naming `rule` on stderr.
+pub fn assert_refused(out: &Output, rule: &str) {
+    assert_eq!(
+        code(out),
+        1,
+        "expected a refusal by {rule}: {}{}",
+        stdout(out),
+        stderr(out)
+    );
+    assert!(
+        stderr(out).contains(rule),
+        "expected rule {rule} in: {}",
+        stderr(out)
+    );
+}
+
+/// Asserts the CLI exited 0.
+pub fn assert_ok(out: &Output) {
+    assert_eq!(code(out), 0, "{}{}", stdout(out), stderr(out));
+}
+
+/// Records a pass for every gate of `phase` on `version`.
+pub fn record_gates(server: &Server, token: &str, version: &str, phase: GatePhase) {
+    for gate in &gate_names(phase) {
+        let out = server.cli(
+            token,
+            &[
+                "gate",
+                "record",
+                version,
+                "--phase",
+                phase.as_str(),
+                "--gate",
+                gate,
+                "--pass",
+            ],
+        );
+        assert_ok(&out);
+    }
+}
+
 /// A blocking HTTP client.
 pub fn http() -> reqwest::blocking::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();

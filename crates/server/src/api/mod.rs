@@ -4,6 +4,7 @@ mod admin;
 mod log;
 mod meta;
 mod releases;
+pub mod stream;
 pub mod views;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -72,6 +73,7 @@ pub fn routes() -> Router<AppState> {
             post(releases::complete_action_item),
         )
         .route("/{key}/runs", get(releases::runs))
+        .route("/{key}/stream", get(stream::stream))
         .route("/{key}/events", get(releases::events))
         .route("/{key}/audit", get(releases::audit))
         .route(
@@ -124,7 +126,7 @@ pub fn routes() -> Router<AppState> {
         releases::approve, releases::stakeholder_review, releases::go_no_go, releases::report_bug,
         releases::resolve_bug, releases::start_deployment, releases::complete_deployment,
         releases::fail_deployment, releases::start_rollback, releases::complete_rollback,
-        releases::fail_rollback, releases::complete_action_item, releases::runs, releases::events,
+        releases::fail_rollback, releases::complete_action_item, releases::runs, stream::stream, releases::events,
         releases::audit, releases::communications, releases::record_communication,
         log::events, log::audit, log::verify,
         admin::environments, admin::baseline, admin::me, admin::users, admin::create_user,

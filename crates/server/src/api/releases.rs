@@ -8,7 +8,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use greenlight_core::release::ReleaseCommunication;
-use greenlight_core::runbook::RunKind;
 use greenlight_core::{
     Action, Command, Context, PlanRelease, Release, ReleaseStatus, ReleaseType, plan,
 };
@@ -95,6 +94,11 @@ pub async fn plan_release(
     Body(body): Body<PlanRequest>,
 ) -> ApiResult<Released> {
     let version = body.version.as_deref().map(parse_version).transpose()?;
+    let from_version = body
+        .from_version
+        .as_deref()
+        .map(parse_version)
+        .transpose()?;
     let command = PlanRelease {
         release_id: Uuid::new_v4(),
         checklist_id: Uuid::new_v4(),
@@ -102,6 +106,7 @@ pub async fn plan_release(
         version,
         planned_date: body.planned_date,
         title: body.title,
+        from_version,
     };
     let world = state.store.world().await?;
     let now = state.clock.now();
@@ -279,8 +284,7 @@ pub async fn start_deployment(
         override_window: body.override_window,
     };
     let released = execute(&state, &auth, &key, if_match, "deployment.start", command).await?;
-    let release_id = released.view.record.release_id;
-    runner::start(&state, release_id, RunKind::deploy(environment)).await?;
+    runner::start(&state, released.view.record.release_id).await?;
     Ok(released)
 }
 
@@ -348,10 +352,11 @@ pub async fn start_rollback(
     let command = Command::StartRollback {
         reason: body.reason,
         to_version,
+        database: body.database,
+        confirm: body.confirm,
     };
     let released = execute(&state, &auth, &key, if_match, "rollback.start", command).await?;
-    let release_id = released.view.record.release_id;
-    runner::start(&state, release_id, RunKind::Rollback).await?;
+    runner::start(&state, released.view.record.release_id).await?;
     Ok(released)
 }
 

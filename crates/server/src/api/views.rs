@@ -3,6 +3,7 @@
 use greenlight_core::calendar::{WindowFinding, WindowStatus, check_window};
 use greenlight_core::decide::approval_status;
 use greenlight_core::gates::{GateOutcome, GatePhase, phase_status};
+use greenlight_core::hotfix::{self, HotfixTimeline};
 use greenlight_core::release::{
     Audience, CommunicationType, DeploymentChecklist, Environment, GoNoGo, ManualChecklistItem,
     ReleaseRecord,
@@ -50,6 +51,8 @@ pub struct ReleaseView {
     /// Steps of the runbook Greenlight is running for the deployment or rollback in progress
     /// (empty when people report the outcome, or when nothing runs).
     pub run_steps: Vec<String>,
+    /// A hotfix's timeline: each stage's elapsed time against its target.
+    pub hotfix_timeline: Option<HotfixTimeline>,
 }
 
 /// One phase's gates.
@@ -254,6 +257,7 @@ pub fn release_view(stored: &StoredRelease, policy: &Policy, now: Timestamp) -> 
         action_items,
         planned_window: window_view(policy, release.record.planned_date, release_type),
         run_steps: run_steps(release, policy),
+        hotfix_timeline: hotfix::timeline(release, &policy.hotfix, now),
     }
 }
 
@@ -264,9 +268,9 @@ fn run_steps(release: &Release, policy: &Policy) -> Vec<String> {
     };
     policy
         .runbooks
-        .steps(kind)
-        .iter()
-        .map(|s| s.name.clone())
+        .plan(kind)
+        .into_iter()
+        .map(|s| s.name)
         .collect()
 }
 
@@ -281,6 +285,8 @@ pub struct PlanRequest {
     pub planned_date: Option<Timestamp>,
     /// A hotfix's title.
     pub title: Option<String>,
+    /// A hotfix's base: the version live in production that it fixes (`1.2.3`).
+    pub from_version: Option<String>,
 }
 
 /// A reason.
@@ -384,6 +390,12 @@ pub struct RollbackRequest {
     pub reason: String,
     /// Version to return to; the previous production version when absent.
     pub to_version: Option<String>,
+    /// Roll the database back too: maintenance mode on, restore, application rollback,
+    /// maintenance mode off. High-risk, so `confirm` must name the version returned to.
+    #[serde(default)]
+    pub database: bool,
+    /// For a database rollback: the version returned to, typed out as confirmation.
+    pub confirm: Option<String>,
 }
 
 /// Optional notes.

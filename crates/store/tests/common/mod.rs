@@ -147,6 +147,7 @@ pub fn planned(version: &str, now: &str) -> (Release, Vec<Event>) {
         version: Some(Version::parse(version).unwrap()),
         planned_date: None,
         title: None,
+        from_version: None,
     };
     let events = greenlight_core::plan(&cmd, &ctx).unwrap();
     (Release::replay(&events).unwrap(), events)
