@@ -77,7 +77,7 @@ pub enum Command {
     /// Bugs against a release: report, resolve.
     #[command(subcommand)]
     Bug(BugCommand),
-    /// Deployments: record that one started, completed or failed.
+    /// Deployments: start one (as `deploy` does), or record that one completed or failed.
     #[command(subcommand)]
     Deployment(DeploymentCommand),
     /// The event log (the spec's telemetry events).
@@ -323,21 +323,8 @@ pub enum BugCommand {
 /// `greenlight deployment ...`
 #[derive(Debug, Subcommand)]
 pub enum DeploymentCommand {
-    /// Record that a deployment started (window, gates, approvals and Go/No-Go are checked).
-    Start {
-        /// The release.
-        #[command(flatten)]
-        target: Target,
-        /// staging or production.
-        #[arg(long = "env")]
-        environment: String,
-        /// Deploy outside the window with this justification (engineering lead).
-        #[arg(long = "override")]
-        override_window: Option<String>,
-        /// Return at once instead of following a runbook Greenlight runs.
-        #[arg(long)]
-        no_wait: bool,
-    },
+    /// Start a deployment, as `greenlight deploy` does.
+    Start(DeployArgs),
     /// Record that the running deployment completed.
     Complete(Target),
     /// Record that the running deployment failed.
@@ -523,7 +510,7 @@ pub struct DeployArgs {
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct RollbackArgs {
-    /// A subcommand (classify, start, complete, fail).
+    /// A subcommand (classify, complete, fail).
     #[command(subcommand)]
     pub command: Option<RollbackCommand>,
     /// The release to roll back (`rollback 1.4.0 --reason high_error_rate`).
@@ -567,27 +554,20 @@ impl RollbackArgs {
     }
 }
 
-/// Start rolling production back.
-#[derive(Debug, Args)]
+/// Start rolling production back (from `rollback VERSION --reason R ...`).
+#[derive(Debug)]
 pub struct RollbackStart {
     /// The release being rolled back.
-    #[command(flatten)]
     pub target: Target,
-    /// Why (`high_error_rate`).
-    #[arg(long)]
+    /// Why.
     pub reason: String,
-    /// Version to return to (the previous production version when absent).
-    #[arg(long)]
+    /// Version to return to.
     pub to: Option<String>,
-    /// Roll the database back too: maintenance mode on, restore, application rollback,
-    /// maintenance off. High-risk; needs --confirm.
-    #[arg(long)]
+    /// Roll the database back too.
     pub database: bool,
-    /// For --database: the version you return to, typed out as confirmation.
-    #[arg(long, requires = "database")]
+    /// The version returned to, typed out as confirmation.
     pub confirm: Option<String>,
-    /// Return at once instead of following a runbook Greenlight runs.
-    #[arg(long)]
+    /// Return at once.
     pub no_wait: bool,
 }
 
@@ -596,8 +576,6 @@ pub struct RollbackStart {
 pub enum RollbackCommand {
     /// Classify a situation: immediate rollback, discuss, or monitor.
     Classify(ClassifyArgs),
-    /// Start rolling production back (engineering lead or on-call engineer).
-    Start(RollbackStart),
     /// Record that the running rollback completed.
     Complete(Target),
     /// Record that the running rollback failed.

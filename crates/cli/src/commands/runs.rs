@@ -69,24 +69,7 @@ fn next_environment(api: &Api, key: &str) -> anyhow::Result<String> {
 /// Runs a `deployment` subcommand.
 pub fn deployment(env: &Env, api: &Api, cmd: DeploymentCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        DeploymentCommand::Start {
-            target,
-            environment,
-            override_window,
-            no_wait,
-        } => {
-            let body = json!({ "environment": environment, "override_window": override_window });
-            let key = &target.release;
-            start_and_follow(
-                env,
-                api,
-                key,
-                "/deployments",
-                &body,
-                target.revision,
-                no_wait,
-            )
-        }
+        DeploymentCommand::Start(args) => deploy(env, api, args),
         DeploymentCommand::Complete(target) => command(
             env,
             api,
@@ -118,7 +101,6 @@ pub fn rollback(env: &Env, api: &Api, args: RollbackArgs) -> anyhow::Result<Exit
         };
     };
     match cmd {
-        RollbackCommand::Start(start) => start_rollback(env, api, start),
         RollbackCommand::Complete(target) => command(
             env,
             api,
