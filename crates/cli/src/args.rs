@@ -59,6 +59,9 @@ pub enum Command {
     Hotfix(HotfixCommand),
     /// What is live in staging and production, and what was before.
     Environments(EnvironmentsArgs),
+    /// A release's health: each metric against its target and rollback threshold, and the
+    /// automatic rollback triggers' verdicts.
+    Health(HealthArgs),
     /// Run the Greenlight service (HTTP API, SQLite or PostgreSQL).
     Serve(ServeArgs),
     /// Releases: plan, list, show, freeze, reschedule, cancel.
@@ -607,6 +610,16 @@ pub enum HotfixCommand {
         /// The hotfix's version.
         release: Option<String>,
     },
+}
+
+/// `greenlight health`
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The release (version or ID).
+    pub release: String,
+    /// Minutes of history.
+    #[arg(long, default_value_t = 60)]
+    pub minutes: u32,
 }
 
 /// `greenlight environments`

@@ -172,6 +172,14 @@ pub enum Command {
         /// Notes or a link.
         notes: Option<String>,
     },
+    /// Greenlight's health monitor raises an alert (a trigger holds while automatic rollback is
+    /// off, or the health data is inconclusive). Only Greenlight itself.
+    RaiseHealthAlert {
+        /// What kind of alert.
+        alert: crate::health::AlertKind,
+        /// The numbers behind it.
+        detail: String,
+    },
     /// Cancel the release.
     Cancel {
         /// Why.
@@ -239,6 +247,9 @@ pub fn decide(release: &Release, command: &Command, ctx: &Context) -> Result<Vec
         Command::FailRollback { reason } => fail_rollback(release, reason, ctx),
         Command::CompleteActionItem { kind, notes } => {
             complete_action_item(release, kind, notes, ctx)
+        }
+        Command::RaiseHealthAlert { alert, detail } => {
+            raise_health_alert(release, *alert, detail, ctx)
         }
         Command::Cancel { reason } => cancel(release, reason, ctx),
     }
@@ -1621,6 +1632,33 @@ fn complete_action_item(
             timestamp: ctx.now,
         }]),
     }
+}
+
+fn raise_health_alert(
+    release: &Release,
+    alert: crate::health::AlertKind,
+    detail: &str,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    if !ctx.actor.system {
+        return Err(Refusal::one(
+            Rule::Permission,
+            format!("{} may not raise health alerts", ctx.actor.id),
+            "health alerts come from Greenlight's health monitor",
+        ));
+    }
+    require_text(
+        detail,
+        "the alert's detail",
+        "error rate 12% > 10% for 300 s",
+    )?;
+    Ok(vec![Event::HealthAlertRaised {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        alert,
+        detail: detail.trim().to_string(),
+        timestamp: ctx.now,
+    }])
 }
 
 fn cancel(release: &Release, reason: &str, ctx: &Context) -> Result<Vec<Event>, Refusal> {

@@ -442,6 +442,20 @@ pub enum Event {
         /// When.
         timestamp: Timestamp,
     },
+    /// The health monitor saw something a person must look at.
+    HealthAlertRaised {
+        /// Release.
+        release_id: Uuid,
+        /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        version: Version,
+        /// What kind of alert.
+        alert: crate::health::AlertKind,
+        /// The numbers behind it.
+        detail: String,
+        /// When.
+        timestamp: Timestamp,
+    },
     /// The release was cancelled.
     ReleaseCancelled {
         /// Release.
@@ -490,6 +504,7 @@ impl Event {
             DatabaseRollbackConfirmed { .. } => "database_rollback_confirmed",
             ActionItemsCreated { .. } => "action_items_created",
             ActionItemCompleted { .. } => "action_item_completed",
+            HealthAlertRaised { .. } => "health_alert_raised",
             ReleaseCancelled { .. } => "release_cancelled",
         }
     }
@@ -695,6 +710,11 @@ impl Event {
                 ..
             }
             | ActionItemsCreated {
+                release_id,
+                timestamp,
+                ..
+            }
+            | HealthAlertRaised {
                 release_id,
                 timestamp,
                 ..

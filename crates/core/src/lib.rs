@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod decide;
 pub mod event;
 pub mod gates;
+pub mod health;
 pub mod hotfix;
 pub mod ics;
 pub mod policy;

@@ -201,6 +201,8 @@ pub struct Policy {
     pub retrospective: RetrospectivePolicy,
     /// The hooks Greenlight runs to deploy and roll back (none: it only records).
     pub runbooks: crate::runbook::Runbooks,
+    /// Where release health metrics come from.
+    pub health: crate::health::HealthPolicy,
     /// Resolved time zone (from `timezone`).
     #[serde(skip)]
     tz: TimeZone,
@@ -780,12 +782,12 @@ pub struct AutomaticRollback {
     pub evaluation_interval_seconds: u32,
     /// Error rate above this, percent...
     pub error_rate_percent: f64,
-    /// ...sustained for this many minutes.
-    pub error_rate_minutes: u32,
+    /// ...sustained over this many seconds.
+    pub error_rate_window_seconds: u32,
     /// p95 response time above this, ms...
     pub p95_ms: f64,
-    /// ...sustained for this many minutes.
-    pub p95_minutes: u32,
+    /// ...sustained over this many seconds.
+    pub p95_window_seconds: u32,
     /// Database connection pool exhaustion triggers.
     pub pool_exhaustion: bool,
     /// The critical endpoints.
@@ -794,8 +796,8 @@ pub struct AutomaticRollback {
     pub critical_endpoint_failure_percent: f64,
     /// Score-recording success below this, percent.
     pub score_recording_success_min_percent: f64,
-    /// Window over which critical-endpoint and score-recording rates are measured, minutes.
-    pub critical_window_minutes: u32,
+    /// Window over which critical-endpoint and score-recording rates are measured, seconds.
+    pub critical_window_seconds: u32,
     /// Data older than this many seconds is stale: inconclusive, never a trigger.
     pub stale_after_seconds: u32,
 }
@@ -806,14 +808,14 @@ impl Default for AutomaticRollback {
             enabled: false,
             evaluation_interval_seconds: 10,
             error_rate_percent: 10.0,
-            error_rate_minutes: 5,
+            error_rate_window_seconds: 300,
             p95_ms: 5000.0,
-            p95_minutes: 5,
+            p95_window_seconds: 300,
             pool_exhaustion: true,
             critical_endpoints: vec!["login".into(), "score_recording".into()],
             critical_endpoint_failure_percent: 1.0,
             score_recording_success_min_percent: 99.5,
-            critical_window_minutes: 5,
+            critical_window_seconds: 300,
             stale_after_seconds: 120,
         }
     }
@@ -1020,6 +1022,7 @@ impl Default for Policy {
             post_release: PostReleasePolicy::default(),
             retrospective: RetrospectivePolicy::default(),
             runbooks: crate::runbook::Runbooks::default(),
+            health: crate::health::HealthPolicy::default(),
             tz: TimeZone::get("America/Los_Angeles").unwrap_or(TimeZone::UTC),
             calendar_blackouts: Vec::new(),
         }
@@ -1117,7 +1120,8 @@ impl Policy {
         self.validate_gates(&mut out);
         self.validate_approvals(&mut out);
         self.validate_numbers(&mut out);
-        for (path, message) in self.runbooks.problems() {
+        let sections = [self.runbooks.problems(), self.health.problems()];
+        for (path, message) in sections.into_iter().flatten() {
             out.push(path, message);
         }
         out.0
@@ -1447,12 +1451,12 @@ mod tests {
     #[test]
     fn a_file_overrides_only_what_it_names() {
         let policy = Policy::from_toml(
-            "[rollback.automatic]\nenabled = true\nerror_rate_minutes = 1\n[feature_flags]\nmin_stage_minutes = 30\n",
+            "[rollback.automatic]\nenabled = true\nerror_rate_window_seconds = 60\n[feature_flags]\nmin_stage_minutes = 30\n",
         )
         .unwrap();
         assert!(policy.rollback.automatic.enabled);
-        assert_eq!(policy.rollback.automatic.error_rate_minutes, 1);
-        assert_eq!(policy.rollback.automatic.p95_minutes, 5);
+        assert_eq!(policy.rollback.automatic.error_rate_window_seconds, 60);
+        assert_eq!(policy.rollback.automatic.p95_window_seconds, 300);
         assert_eq!(policy.feature_flags.min_stage_minutes, 30);
         assert_eq!(policy.feature_flags.stages, vec![10, 25, 50, 100]);
     }

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod clock;
+pub mod health;
 pub mod metrics;
 pub mod problem;
 pub mod runner;
@@ -159,6 +160,8 @@ pub struct Server {
 impl Server {
     /// Opens the store (running migrations), bootstraps the admin, and binds the address.
     pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
+        // Webhook steps and Prometheus queries speak TLS through rustls with ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let store = Store::open(&config.database_url).await?;
         let state = state(store, config.policy, config.test_clock);
         let bootstrap_token = bootstrap(&state, config.bootstrap_token).await?;
@@ -189,9 +192,11 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let store = self.state.store.clone();
+        let monitor = health::monitor::spawn(self.state.clone());
         axum::serve(self.listener, app(self.state))
             .with_graceful_shutdown(shutdown)
             .await?;
+        monitor.abort();
         store.close().await;
         Ok(())
     }

@@ -13,6 +13,7 @@
 mod audit;
 mod db;
 mod events;
+mod metrics;
 mod outbox;
 mod releases;
 mod runs;
@@ -27,9 +28,11 @@ use sqlx::migrate::Migrator;
 
 pub use audit::{AuditEntry, AuditFilter, AuditVerification};
 pub use events::{EventFilter, StoredEvent};
+pub use metrics::MetricBucket;
 pub use outbox::{OutboxDraft, OutboxMessage, OutboxStatus};
 pub use releases::{HistoryEntry, ReleaseFilter, StoredRelease};
 pub use runs::StepRecord;
+pub use sketches_ddsketch::DDSketch;
 pub use users::{TokenRecord, User};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

@@ -10,8 +10,8 @@ use common::{TestDb, at, lead, planned};
 use greenlight_core::release::Environment;
 use greenlight_core::{Command, Context, Policy, Role};
 use greenlight_store::{
-    AuditFilter, Change, EventFilter, OutboxDraft, OutboxStatus, ReleaseFilter, StoreError,
-    TokenRecord, User,
+    AuditFilter, Change, EventFilter, MetricBucket, OutboxDraft, OutboxStatus, ReleaseFilter,
+    StoreError, TokenRecord, User,
 };
 use sqlx::Connection;
 use uuid::Uuid;
@@ -475,7 +475,53 @@ async fn audit_verifies_with_sub_microsecond_times(db: &TestDb) {
     assert!(verdict.valid, "{verdict:?}");
 }
 
+/// Health samples merge into their bucket, from concurrent writers too, and keep quantiles.
+async fn metric_buckets_merge_counts_and_sketches(db: &TestDb) {
+    let start = at("2026-11-24T18:00:00Z");
+    let batch = |latency: f64, failures: i64| {
+        let mut bucket = MetricBucket::new(start, "score_recording");
+        bucket.requests = 10;
+        bucket.failures = failures;
+        for _ in 0..10 {
+            bucket.latency.add(latency);
+        }
+        let mut pool = MetricBucket::new(start, "");
+        pool.pool_checks = 1;
+        vec![bucket, pool]
+    };
+    let writers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = db.store.clone();
+            let batch = batch(if i % 2 == 0 { 100.0 } else { 900.0 }, i % 2);
+            tokio::spawn(async move { store.merge_metric_buckets(&batch).await })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap().unwrap();
+    }
+    let end = at("2026-11-24T18:01:00Z");
+    let stored = db.store.metric_buckets(start, end).await.unwrap();
+    assert_eq!(
+        stored.len(),
+        2,
+        "the pool's bucket (no latencies) and the endpoint's"
+    );
+    assert_eq!(stored[0].pool_checks, 8);
+    assert_eq!((stored[1].requests, stored[1].failures), (80, 4));
+    let p95 = stored[1].latency.quantile(0.95).unwrap().unwrap();
+    assert!((p95 - 900.0).abs() < 9.0 * 2.0, "p95 {p95}");
+    assert_eq!(db.store.prune_metric_buckets(end).await.unwrap(), 2);
+    assert!(
+        db.store
+            .metric_buckets(start, end)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 both_backends!(
+    metric_buckets_merge_counts_and_sketches,
     audit_verifies_with_sub_microsecond_times,
     releases_are_created_and_found,
     a_stale_revision_is_refused,

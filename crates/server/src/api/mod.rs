@@ -74,6 +74,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/{key}/runs", get(releases::runs))
         .route("/{key}/stream", get(stream::stream))
+        .route("/{key}/health", get(crate::health::view::health))
         .route("/{key}/events", get(releases::events))
         .route("/{key}/audit", get(releases::audit))
         .route(
@@ -102,6 +103,7 @@ pub fn routes() -> Router<AppState> {
         .route("/permissions", get(meta::permissions))
         .route("/window", get(meta::window))
         .route("/calendar", get(meta::calendar))
+        .route("/metrics", post(crate::health::ingest::ingest))
         .route("/openapi.json", get(meta::openapi))
         .route("/_test/clock", put(meta::set_clock));
     Router::new()
@@ -132,7 +134,8 @@ pub fn routes() -> Router<AppState> {
         admin::environments, admin::baseline, admin::me, admin::users, admin::create_user,
         admin::update_user, admin::tokens, admin::create_token, admin::revoke_token,
         meta::policy, meta::permissions, meta::window, meta::calendar,
-        meta::healthz, meta::readyz
+        meta::healthz, meta::readyz,
+        crate::health::ingest::ingest, crate::health::view::health
     ),
     components(schemas(crate::problem::Problem, meta::CalendarFormat)),
     modifiers(&Security, &ProblemResponses),
@@ -141,7 +144,8 @@ pub fn routes() -> Router<AppState> {
         (name = "log", description = "Events and the audit trail"),
         (name = "accounts", description = "Users, roles and API tokens"),
         (name = "policy", description = "The policy, permissions, windows and calendar"),
-        (name = "health", description = "Liveness and readiness")
+        (name = "health", description = "Liveness and readiness"),
+        (name = "monitoring", description = "Release health: samples in, metrics and trigger verdicts out")
     )
 )]
 pub struct ApiDoc;
