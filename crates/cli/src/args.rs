@@ -57,6 +57,9 @@ pub enum Command {
     /// The hotfix fast path: start one from the production version, follow its timeline.
     #[command(subcommand)]
     Hotfix(HotfixCommand),
+    /// CI artifacts as gate evidence: `evidence upload VERSION --gate unit_tests junit.xml`.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
     /// What is live in staging and production, and what was before.
     Environments(EnvironmentsArgs),
     /// A release's health: each metric against its target and rollback threshold, and the
@@ -609,6 +612,30 @@ pub enum HotfixCommand {
     Status {
         /// The hotfix's version.
         release: Option<String>,
+    },
+}
+
+/// `greenlight evidence ...`
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Upload an artifact (JUnit, LCOV, Cobertura, SARIF, npm/cargo audit, Lighthouse, k6 or
+    /// latency JSON); the gate passes or fails on it. Exit 1 when it fails.
+    Upload {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// The gate it decides (`unit_tests`, `code_coverage`).
+        #[arg(long)]
+        gate: String,
+        /// The gate's phase, when the gate is in several.
+        #[arg(long)]
+        phase: Option<String>,
+        /// The format (recognised from the content when absent): junit, lcov, cobertura, sarif,
+        /// npm_audit, cargo_audit, lighthouse, k6_summary, latency_summary.
+        #[arg(long)]
+        format: Option<String>,
+        /// The artifact.
+        file: PathBuf,
     },
 }
 

@@ -82,6 +82,27 @@ impl Api {
         self.send(request)
     }
 
+    /// POSTs raw bytes (a file) with query pairs, based on `revision` when given.
+    pub fn post_bytes<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        bytes: Vec<u8>,
+        revision: Option<i64>,
+    ) -> anyhow::Result<T> {
+        let request = self
+            .http
+            .post(self.url(path))
+            .query(query)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes);
+        let mut request = self.authed(request)?;
+        if let Some(revision) = revision {
+            request = request.header(IF_MATCH, format!("\"{revision}\""));
+        }
+        self.send(request)
+    }
+
     /// Opens a Server-Sent Events stream (`/releases/1.4.0/stream`); the iterator yields its
     /// messages until the server closes it.
     pub fn stream(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<EventStream> {

@@ -80,6 +80,20 @@ pub enum Command {
         /// Why it failed (required when it did).
         reason: Option<String>,
     },
+    /// Record a gate from a CI artifact's parsed evidence (JUnit, coverage, a scan, ...): the
+    /// gate passes or fails on it, and the evidence is kept with the release.
+    AttachEvidence {
+        /// Phase.
+        phase: GatePhase,
+        /// Gate name.
+        gate: String,
+        /// The artifact's format (`junit`, `lcov`).
+        format: String,
+        /// What the evidence shows, in one line.
+        summary: String,
+        /// The thresholds it missed; empty when the gate passes.
+        reasons: Vec<String>,
+    },
     /// Override a gate (engineering lead, with a justification).
     OverrideGate {
         /// Phase.
@@ -202,6 +216,13 @@ pub fn decide(release: &Release, command: &Command, ctx: &Context) -> Result<Vec
             passed,
             reason,
         } => record_gate(release, *phase, gate, *passed, reason.as_deref(), ctx),
+        Command::AttachEvidence {
+            phase,
+            gate,
+            format,
+            summary,
+            reasons,
+        } => attach_evidence(release, *phase, gate, format, summary, reasons, ctx),
         Command::OverrideGate {
             phase,
             gate,
@@ -656,6 +677,39 @@ fn known_gate(
         format!("`{gate}` is not a gate of phase {phase}"),
         format!("the {phase} gates are {}", names.join(", ")),
     ))
+}
+
+fn attach_evidence(
+    release: &Release,
+    phase: GatePhase,
+    gate: &str,
+    format: &str,
+    summary: &str,
+    reasons: &[String],
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    let passed = reasons.is_empty();
+    let reason = (!passed).then(|| format!("{format}: {}", reasons.join("; ")));
+    let mut events = vec![Event::EvidenceAttached {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        gate_phase: phase,
+        gate_name: gate.to_string(),
+        format: format.to_string(),
+        summary: summary.to_string(),
+        passed,
+        attached_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }];
+    events.extend(record_gate(
+        release,
+        phase,
+        gate,
+        passed,
+        reason.as_deref(),
+        ctx,
+    )?);
+    Ok(events)
 }
 
 fn record_gate(

@@ -442,6 +442,28 @@ pub enum Event {
         /// When.
         timestamp: Timestamp,
     },
+    /// A CI artifact's evidence decided a gate (the gate's own event follows).
+    EvidenceAttached {
+        /// Release.
+        release_id: Uuid,
+        /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        version: Version,
+        /// Phase.
+        gate_phase: GatePhase,
+        /// Gate.
+        gate_name: String,
+        /// The artifact's format.
+        format: String,
+        /// What it shows.
+        summary: String,
+        /// The gate passed on it.
+        passed: bool,
+        /// Who uploaded it.
+        attached_by: String,
+        /// When.
+        timestamp: Timestamp,
+    },
     /// The health monitor saw something a person must look at.
     HealthAlertRaised {
         /// Release.
@@ -505,6 +527,7 @@ impl Event {
             ActionItemsCreated { .. } => "action_items_created",
             ActionItemCompleted { .. } => "action_item_completed",
             HealthAlertRaised { .. } => "health_alert_raised",
+            EvidenceAttached { .. } => "evidence_attached",
             ReleaseCancelled { .. } => "release_cancelled",
         }
     }
@@ -690,6 +713,12 @@ impl Event {
                 release_id,
                 timestamp,
                 confirmed_by: by,
+                ..
+            }
+            | EvidenceAttached {
+                release_id,
+                timestamp,
+                attached_by: by,
                 ..
             }
             | ActionItemCompleted {

@@ -467,7 +467,7 @@ impl Release {
                 }
             }
             Event::ReleaseCancelled { .. } => self.record.status = ReleaseStatus::Cancelled,
-            Event::HealthAlertRaised { .. } => {}
+            Event::HealthAlertRaised { .. } | Event::EvidenceAttached { .. } => {}
         }
     }
 

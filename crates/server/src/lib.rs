@@ -77,6 +77,8 @@ pub enum ServeError {
 /// Builds the application (routes and layers) over `state`.
 pub fn app(state: AppState) -> Router {
     api::routes()
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(api::bulk_routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -85,7 +87,6 @@ pub fn app(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

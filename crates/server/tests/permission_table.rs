@@ -221,6 +221,12 @@ fn cases() -> Vec<Case> {
             |_| json!({}),
         ),
         case(
+            "/api/v1/releases/1.4.0/evidence?gate=unit_tests",
+            Stage::Frozen,
+            RecordGateResult,
+            |_| json!({"p95_ms": 120.0, "error_rate_percent": 0.1}),
+        ),
+        case(
             "/api/v1/releases/1.4.0/candidates",
             Stage::Frozen,
             CutReleaseCandidate,
@@ -400,6 +406,7 @@ async fn reads_need_a_token_and_are_open_to_every_role() {
         "/api/v1/releases/1.4.0/audit",
         "/api/v1/releases/1.4.0/communications",
         "/api/v1/releases/1.4.0/runs",
+        "/api/v1/releases/1.4.0/health",
         "/api/v1/events",
         "/api/v1/audit",
         "/api/v1/audit/verify",

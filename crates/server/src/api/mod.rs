@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/v1`: routes, extractors, and the one path every release command takes.
 
 mod admin;
+mod evidence;
 mod log;
 mod meta;
 mod releases;
@@ -103,7 +104,6 @@ pub fn routes() -> Router<AppState> {
         .route("/permissions", get(meta::permissions))
         .route("/window", get(meta::window))
         .route("/calendar", get(meta::calendar))
-        .route("/metrics", post(crate::health::ingest::ingest))
         .route("/openapi.json", get(meta::openapi))
         .route("/_test/clock", put(meta::set_clock));
     Router::new()
@@ -111,6 +111,23 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/metrics", get(meta::metrics))
+}
+
+/// Routes whose bodies are larger than a command's, each with its own body limit: CI artifacts
+/// and batches of health samples. Merged beside [`routes`], outside its small body limit.
+pub fn bulk_routes() -> Router<AppState> {
+    use tower_http::limit::RequestBodyLimitLayer;
+    Router::new()
+        .route(
+            "/api/v1/releases/{key}/evidence",
+            post(evidence::upload).layer(RequestBodyLimitLayer::new(evidence::EVIDENCE_LIMIT)),
+        )
+        .route(
+            "/api/v1/metrics",
+            post(crate::health::ingest::ingest).layer(RequestBodyLimitLayer::new(
+                crate::health::ingest::BODY_LIMIT,
+            )),
+        )
 }
 
 /// The OpenAPI document.
@@ -135,7 +152,7 @@ pub fn routes() -> Router<AppState> {
         admin::update_user, admin::tokens, admin::create_token, admin::revoke_token,
         meta::policy, meta::permissions, meta::window, meta::calendar,
         meta::healthz, meta::readyz,
-        crate::health::ingest::ingest, crate::health::view::health
+        crate::health::ingest::ingest, crate::health::view::health, evidence::upload
     ),
     components(schemas(crate::problem::Problem, meta::CalendarFormat)),
     modifiers(&Security, &ProblemResponses),

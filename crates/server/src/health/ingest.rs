@@ -20,6 +20,9 @@ use crate::state::AppState;
 /// Most samples in one batch.
 pub const MAX_SAMPLES: usize = 10_000;
 
+/// Largest batch body, bytes (10,000 samples fit with room to spare).
+pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
+
 /// How far a sample's time may be from the server's clock.
 const MAX_SKEW: SignedDuration = SignedDuration::from_hours(24);
 
