@@ -10,8 +10,10 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use greenlight_core::gates::GatePhase;
 use serde_json::Value;
@@ -22,6 +24,7 @@ const POLICY: &str = r#"
 secrets = ["DEPLOY_TOKEN"]
 staging = [
   { name = "deploy", run = 'echo "staging $GREENLIGHT_VERSION" >> "$GL_DIR/log"' },
+  { name = "notify_cdn", webhook = "HOOK_URL", timeout_seconds = 5 },
 ]
 production = [
   { name = "migrate", run = 'echo "migrate $GREENLIGHT_VERSION from $GREENLIGHT_PREVIOUS_VERSION" >> "$GL_DIR/log"' },
@@ -57,7 +60,9 @@ fn releases_deploy_roll_back_and_hotfix_through_hooks() {
 
 fn lifecycle(db: &Db) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("greenlight.toml"), POLICY).unwrap();
+    let hook = Webhook::listen();
+    let policy = POLICY.replace("HOOK_URL", &hook.url);
+    std::fs::write(dir.path().join("greenlight.toml"), policy).unwrap();
     let config = dir.path().join("greenlight.toml");
     let server = Server::start_with(
         db,
@@ -77,6 +82,11 @@ fn lifecycle(db: &Db) {
     assert_ok(&server.cli(ADMIN, &baseline));
 
     standard_release_to_production(&server, &team, dir.path());
+    let received = hook.bodies();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let facts: Value = serde_json::from_str(&received[0]).unwrap();
+    assert_eq!(facts["GREENLIGHT_VERSION"], "1.4.0");
+    assert_eq!(facts["GREENLIGHT_RUN"], "staging");
     rollback(&server, &team, dir.path());
     hotfix(&server, &team);
     database_rollback(&server, &team, dir.path());
@@ -112,7 +122,7 @@ fn standard_release_to_production(server: &Server, team: &Team, dir: &Path) {
     let staging = server.cli(&team.erin, &["deploy", "1.4.0"]);
     assert_ok(&staging);
     assert!(
-        stdout(&staging).contains("✓ deploy"),
+        stdout(&staging).contains("✓ deploy") && stdout(&staging).contains("✓ notify_cdn"),
         "{}",
         stdout(&staging)
     );
@@ -487,4 +497,53 @@ fn database_rollback(server: &Server, team: &Team, dir: &Path) {
     );
     assert_eq!(confirmations.as_array().unwrap().len(), 2);
     assert_eq!(confirmations[1]["body"]["confirmed_by"], "erin");
+}
+
+/// A webhook receiver on loopback that answers 200 and keeps each request's body.
+struct Webhook {
+    url: String,
+    bodies: Arc<Mutex<Vec<String>>>,
+}
+
+impl Webhook {
+    fn listen() -> Webhook {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hooks/cdn", listener.local_addr().unwrap());
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let kept = bodies.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let body = read_request_body(&mut conn);
+                kept.lock().unwrap().push(body);
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                );
+            }
+        });
+        Webhook { url, bodies }
+    }
+
+    fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+/// The body of one HTTP/1.1 request (by its Content-Length).
+fn read_request_body(conn: &mut std::net::TcpStream) -> String {
+    let mut reader = BufReader::new(conn);
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(value) = lower.strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; length];
+    let _ = reader.read_exact(&mut body);
+    String::from_utf8_lossy(&body).into_owned()
 }
