@@ -151,6 +151,18 @@ fn page_and_api_performance_against_thresholds() {
 }
 
 #[test]
+fn a_real_lighthouse_report_parses() {
+    // Lighthouse 12 run headless (Debian's chromium) against a small static page here.
+    let (format, evidence) = read("lighthouse-real.json");
+    assert_eq!(format, Format::Lighthouse);
+    let Evidence::PagePerformance(p) = evidence else {
+        panic!("{evidence:?}")
+    };
+    assert!(p.fcp_ms > 0.0 && p.lcp_ms >= p.fcp_ms, "{p:?}");
+    assert!(verdict("lighthouse-real.json").passed);
+}
+
+#[test]
 fn format_names_round_trip() {
     for format in Format::ALL {
         assert_eq!(Format::from_name(format.as_str()), Some(format));
