@@ -119,7 +119,8 @@ fn start(db: &Db, policy: &str) -> Server {
 }
 
 /// The walk of a hotfix to production, then the four health situations.
-fn scenario(server: &Server, traffic: &Shared, validate: bool) {
+/// Deploys hotfix 1.3.1 to production; returns the engineering lead's token.
+fn deploy_hotfix(server: &Server) -> String {
     let erin = server.add_user("erin", "engineering_lead");
     let quinn = server.add_user("quinn", "qa_lead");
     let baseline = ["environments", "baseline", "--env", "production", "1.3.0"];
@@ -133,6 +134,45 @@ fn scenario(server: &Server, traffic: &Shared, validate: bool) {
     assert_ok(&server.cli(&quinn, &["approve", "1.3.1", "--role", "qa_lead"]));
     assert_ok(&server.cli(&erin, &["deploy", "1.3.1"]));
     assert_ok(&server.cli(&erin, &["deployment", "complete", "1.3.1"]));
+    erin
+}
+
+#[test]
+fn without_automatic_rollback_a_holding_trigger_asks_for_discussion() {
+    let policy = TRIGGERS.replace("enabled = true", "enabled = false")
+        + "\n[health]\nsource = \"ingest\"\ningest_bucket_seconds = 1\n";
+    let traffic = healthy();
+    let db = Db::sqlite();
+    let server = start(&db, &policy);
+    let _sender = send_samples(&server, traffic.clone());
+    let erin = deploy_hotfix(&server);
+    std::thread::sleep(Duration::from_secs(2));
+    set(&traffic, 60.0, false);
+    wait_for(
+        || !no_discussion_alerts(&server, &erin),
+        "a rollback-requires-discussion alert",
+    );
+    let alert = &alerts(&server, &erin, "rollback_requires_discussion")[0];
+    let detail = alert["body"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("error rate") && detail.contains("automatic rollback is off"),
+        "{detail}"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        status(&server, &erin),
+        "deployed",
+        "no rollback when it is off"
+    );
+    let raised = alerts(&server, &erin, "rollback_requires_discussion").len();
+    assert_eq!(
+        raised, 1,
+        "an unchanged alert is not raised again every second"
+    );
+}
+
+fn scenario(server: &Server, traffic: &Shared, validate: bool) {
+    let erin = deploy_hotfix(server);
 
     // Healthy: the triggers clear, no rollback.
     std::thread::sleep(Duration::from_secs(6));
