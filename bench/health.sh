@@ -9,29 +9,10 @@ cd "$(dirname "$0")/.."
 duration="${1:-10}"
 connections="${2:-8}"
 export GREENLIGHT_BATCH="${3:-500}"
-bin=target/release/greenlight
-work="$(mktemp -d)"
-pg="postgres://postgres@127.0.0.1:5432"
-db="gl_bench_health_$$"
-server=""
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null || true
-  psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-admin="glt_bench_admin_token_000000"
 port=18098
-export GREENLIGHT_SERVER="http://127.0.0.1:$port"
-
-start() { # database-url [policy]
-  GREENLIGHT_BOOTSTRAP_TOKEN="$admin" GREENLIGHT_LOG=warn "$bin" serve --bind "127.0.0.1:$port" \
-    --database-url "$1" ${2:+--config "$2"} >"$work/serve.out" 2>"$work/serve.err" &
-  server=$!
-  for _ in $(seq 100); do curl -fs "$GREENLIGHT_SERVER/healthz" >/dev/null && return; sleep 0.1; done
-  echo "server did not start" >&2; cat "$work/serve.err" >&2; exit 1
-}
-stop() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
+db="gl_bench_health_$$"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 ingest() { # backend url
   start "$2"

@@ -7,31 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
 connections="${2:-8}"
-bin=target/release/greenlight
-work="$(mktemp -d)"
-pg="postgres://postgres@127.0.0.1:5432"
-db="gl_bench_$$"
-server=""
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null || true
-  psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS ${db}_pgbench WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-admin="glt_bench_admin_token_000000"
 port=18097
-export GREENLIGHT_SERVER="http://127.0.0.1:$port"
-
-start() {
-  GREENLIGHT_BOOTSTRAP_TOKEN="$admin" GREENLIGHT_LOG=warn "$bin" serve --bind "127.0.0.1:$port" \
-    --database-url "$1" >"$work/serve.out" 2>"$work/serve.err" &
-  server=$!
-  for _ in $(seq 100); do curl -fs "$GREENLIGHT_SERVER/healthz" >/dev/null && return; sleep 0.1; done
-  echo "server did not start" >&2; exit 1
-}
-
-stop() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
+db="gl_bench_$$"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 token_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["token"]["token"])'; }
 
