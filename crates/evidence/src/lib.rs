@@ -4,8 +4,8 @@
 //! `--summary-export`, or Greenlight's own JSON). [`judge`] holds the numbers against the policy.
 //!
 //! **Architecture invariant:** pure. No IO, no clock, no network: bytes in, evidence or a typed
-//! error out. Parsing is bounded: input size and nesting depth are limited, and XML with a
-//! document type declaration (where entity expansion lives) is refused outright.
+//! error out. Parsing is bounded: input size and nesting depth are limited, and XML whose DOCTYPE
+//! has an internal subset (where entities are declared) is refused outright.
 
 mod coverage;
 mod junit;

@@ -21,9 +21,11 @@ pub(crate) fn parse_sarif(text: &str) -> Result<SeverityCounts, EvidenceError> {
         .ok_or_else(|| EvidenceError::malformed(format, "no `runs` array"))?;
     let mut counts = SeverityCounts::default();
     for run in runs {
-        let rules = run["tool"]["driver"]["rules"].as_array();
         for result in run["results"].as_array().into_iter().flatten() {
-            let rule = rule_of(result, rules);
+            if suppressed(result) {
+                continue;
+            }
+            let rule = rule_of(run, result);
             let severity = security_severity(&result["properties"])
                 .or_else(|| rule.and_then(|r| security_severity(&r["properties"])));
             let level = result["level"]
@@ -36,13 +38,45 @@ pub(crate) fn parse_sarif(text: &str) -> Result<SeverityCounts, EvidenceError> {
     Ok(counts)
 }
 
-fn rule_of<'a>(result: &Value, rules: Option<&'a Vec<Value>>) -> Option<&'a Value> {
-    let rules = rules?;
-    if let Some(index) = result["ruleIndex"].as_u64() {
-        return rules.get(usize::try_from(index).ok()?);
+/// A result with an accepted suppression (a suppression without a status is accepted) is not a
+/// finding any more; one under review or rejected still is.
+fn suppressed(result: &Value) -> bool {
+    result["suppressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| {
+            s["status"]
+                .as_str()
+                .is_none_or(|status| status == "accepted")
+        })
+}
+
+/// The result's rule: by `rule.toolComponent` into the run's extensions (CodeQL), by index into
+/// the driver's rules, or by id anywhere.
+fn rule_of<'a>(run: &'a Value, result: &Value) -> Option<&'a Value> {
+    let driver = &run["tool"]["driver"]["rules"];
+    let index = result["rule"]["index"]
+        .as_u64()
+        .or_else(|| result["ruleIndex"].as_u64())
+        .and_then(|i| usize::try_from(i).ok());
+    let component = result["rule"]["toolComponent"]["index"].as_u64();
+    let rules = match component.and_then(|c| usize::try_from(c).ok()) {
+        Some(c) => &run["tool"]["extensions"][c]["rules"],
+        None => driver,
+    };
+    if let Some(rule) = index.and_then(|i| rules.get(i)) {
+        return Some(rule);
     }
-    let id = result["ruleId"].as_str()?;
-    rules.iter().find(|r| r["id"] == id)
+    let id = result["ruleId"]
+        .as_str()
+        .or_else(|| result["rule"]["id"].as_str())?;
+    let extensions = run["tool"]["extensions"].as_array().into_iter().flatten();
+    std::iter::once(driver)
+        .chain(extensions.map(|e| &e["rules"]))
+        .filter_map(Value::as_array)
+        .flatten()
+        .find(|r| r["id"] == id)
 }
 
 fn security_severity(properties: &Value) -> Option<f64> {

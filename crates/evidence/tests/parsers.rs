@@ -162,6 +162,94 @@ fn a_real_lighthouse_report_parses() {
     assert!(verdict("lighthouse-real.json").passed);
 }
 
+/// Artifacts the tools wrote here (tests/data/real, provenance in its README.md).
+fn real(name: &str) -> (Format, Evidence, greenlight_evidence::Verdict) {
+    let (format, evidence) = read(&format!("real/{name}"));
+    let verdict = judge(&evidence, &Policy::default());
+    (format, evidence, verdict)
+}
+
+#[test]
+fn junit_from_pytest_jest_and_nextest() {
+    for pass in ["pytest-pass.xml", "jest-pass.xml", "nextest-pass.xml"] {
+        let (format, _, verdict) = real(&format!("junit/{pass}"));
+        assert_eq!(format, Format::Junit);
+        assert!(verdict.passed, "{pass}: {verdict:?}");
+    }
+    let (_, pytest, verdict) = real("junit/pytest-fail.xml");
+    let Evidence::Tests(t) = pytest else { panic!() };
+    assert!(t.failures >= 1 && t.errors >= 1 && t.skipped >= 1, "{t:?}");
+    assert!(!verdict.passed);
+    for fail in ["jest-fail.xml", "nextest-fail.xml"] {
+        assert!(!real(&format!("junit/{fail}")).2.passed, "{fail}");
+    }
+}
+
+#[test]
+fn coverage_from_jest_and_coverage_py() {
+    for (file, format) in [
+        ("lcov/jest.info", Format::Lcov),
+        ("cobertura/jest.xml", Format::Cobertura),
+    ] {
+        let (found, _, verdict) = real(file);
+        assert_eq!(found, format);
+        assert!(
+            !verdict.passed,
+            "jest's run covers 66.7% of lines: {verdict:?}"
+        );
+        assert!(
+            verdict.summary.starts_with("line coverage 66.7%"),
+            "{verdict:?}"
+        );
+    }
+    for file in ["lcov/coveragepy.info", "cobertura/coveragepy.xml"] {
+        let (_, _, verdict) = real(file);
+        assert!(verdict.passed, "{file}: {verdict:?}");
+        assert!(verdict.summary.contains("86.7%"), "{verdict:?}");
+    }
+}
+
+#[test]
+fn sarif_from_bandit_and_codeql_extensions_with_suppressions() {
+    assert!(!real("sarif/bandit-findings.sarif").2.passed);
+    assert!(real("sarif/bandit-clean.sarif").2.passed);
+    let (_, evidence, verdict) = real("sarif/codeql-style.sarif");
+    let Evidence::SecurityFindings(s) = evidence else {
+        panic!()
+    };
+    assert_eq!(
+        (s.critical, s.high),
+        (0, 1),
+        "the suppressed finding drops out: {s:?}"
+    );
+    assert!(!verdict.passed);
+}
+
+#[test]
+fn lighthouse_fast_and_slow_pages() {
+    assert!(real("lighthouse/fast-page.json").2.passed);
+    let slow = real("lighthouse/slow-page.json").2;
+    assert!(!slow.passed);
+    assert!(
+        slow.reasons[0].starts_with("First Contentful Paint"),
+        "{slow:?}"
+    );
+}
+
+#[test]
+fn npms_own_error_report_is_refused_with_its_reason() {
+    let bytes = data("real/npm-audit-error.json");
+    let err = parse(Format::NpmAudit, &bytes, &Limits::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("metadata.vulnerabilities"),
+        "{err}"
+    );
+    assert_eq!(
+        parse_any(None, &bytes, &Limits::default()).unwrap_err(),
+        EvidenceError::Unrecognized
+    );
+}
+
 #[test]
 fn format_names_round_trip() {
     for format in Format::ALL {
@@ -183,6 +271,9 @@ fn xml_entities_and_doctypes_are_refused() {
     let err = error(Format::Junit, laughs);
     assert!(matches!(err, EvidenceError::Refused { .. }), "{err}");
     assert!(err.to_string().contains("DOCTYPE"));
+    // An external DTD reference (jest's Cobertura has one) is ignored, never fetched.
+    let external_dtd = br#"<!DOCTYPE coverage SYSTEM "http://cobertura.sourceforge.net/xml/coverage-04.dtd"><coverage lines-valid="10" lines-covered="9"/>"#;
+    assert!(parse(Format::Cobertura, external_dtd, &Limits::default()).is_ok());
     let external = br#"<!DOCTYPE coverage [<!ENTITY x SYSTEM "file:///etc/passwd">]><coverage line-rate="&x;"/>"#;
     assert!(matches!(
         error(Format::Cobertura, external),
