@@ -143,7 +143,9 @@ fn list(env: &Env, api: &Api, args: ListArgs) -> anyhow::Result<ExitCode> {
         return done();
     }
     if releases.is_empty() {
-        println!("No releases yet. Plan one: greenlight release plan --type standard");
+        println!(
+            "No releases yet. Plan the first one with its version: greenlight release plan --version 1.0.0 (later versions are proposed)"
+        );
         return done();
     }
     let mut out = table([

@@ -59,7 +59,9 @@ fn print_first_run(addr: &str, token: &str) {
     println!("Next, in another terminal with those two variables set:");
     println!("    greenlight user add erin --role engineering_lead   # prints erin's token");
     println!("    greenlight user add quinn --role qa_lead");
-    println!("    greenlight release plan --type standard            # as erin");
+    println!(
+        "    greenlight release plan --version 1.0.0            # as erin; later versions are proposed"
+    );
     println!("    greenlight release list");
     println!();
 }
