@@ -57,6 +57,8 @@ pub enum Command {
     /// The hotfix fast path: start one from the production version, follow its timeline.
     #[command(subcommand)]
     Hotfix(HotfixCommand),
+    /// The changelog from git history: Conventional Commits since the last release tag (offline).
+    Changelog(ChangelogArgs),
     /// CI artifacts as gate evidence: `evidence upload VERSION --gate unit_tests junit.xml`.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
@@ -613,6 +615,25 @@ pub enum HotfixCommand {
         /// The hotfix's version.
         release: Option<String>,
     },
+}
+
+/// `greenlight changelog`
+#[derive(Debug, Args)]
+pub struct ChangelogArgs {
+    /// `FROM..TO`, `FROM..`, or a revision; default: the last release tag (`v1.2.3`) to HEAD.
+    pub range: Option<String>,
+    /// The repository (default: the current directory).
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+    /// The version the section is for (default: `Unreleased`).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// The release date (default: today in the policy's zone, when --version is given).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Insert the section into this CHANGELOG.md (before its first release), keeping the rest.
+    #[arg(long, value_name = "FILE")]
+    pub prepend: Option<PathBuf>,
 }
 
 /// `greenlight evidence ...`

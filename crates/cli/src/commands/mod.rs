@@ -2,6 +2,7 @@
 
 mod accounts;
 mod calendar;
+mod changelog;
 mod evidence;
 mod health;
 mod hotfix;
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Rollback(args)) => runs::rollback(&env, &api()?, args),
         Some(Command::Deploy(args)) => runs::deploy(&env, &api()?, args),
         Some(Command::Hotfix(cmd)) => hotfix::run(&env, &api()?, cmd),
+        Some(Command::Changelog(args)) => changelog::run(&env, args),
         Some(Command::Evidence(cmd)) => evidence::run(&env, &api()?, cmd),
         Some(Command::Health(args)) => health::run(&env, &api()?, args),
         Some(Command::Environments(args)) => runs::environments(&env, &api()?, args),

@@ -7,7 +7,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use greenlight_core::Command;
 use greenlight_core::gates::GatePhase;
 use greenlight_evidence::{Evidence, Format, Limits, Verdict, judge, parse_any};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::views::ReleaseView;
-use super::{IfMatch, Path, execute, load};
+use super::{IfMatch, Path, Query, execute, load};
 use crate::auth::Auth;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;

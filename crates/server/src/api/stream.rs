@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
@@ -24,7 +24,7 @@ use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{Path, load};
+use super::{Path, Query, load};
 use crate::auth::Auth;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;

@@ -5,7 +5,7 @@
 #![allow(unused_qualifications)]
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use greenlight_core::Policy;
 use greenlight_core::health::{Assessment, Metric, Point, triggers};
 use jiff::{SignedDuration, Timestamp};
@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::monitor;
 use super::source::{MetricsSource, Source};
-use crate::api::{Path, load};
+use crate::api::{Path, Query, load};
 use crate::auth::Auth;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
