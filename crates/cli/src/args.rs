@@ -59,6 +59,13 @@ pub enum Command {
     Hotfix(HotfixCommand),
     /// The changelog from git history: Conventional Commits since the last release tag (offline).
     Changelog(ChangelogArgs),
+    /// Release notes for end users by audience, per channel (markdown, email, status_page,
+    /// in_app), with the known issues recorded on the release.
+    Notes(NotesArgs),
+    /// The spec's branches and tags in a local repository: release branch, release candidates,
+    /// the final tag, hotfix branches, and the backport list.
+    #[command(subcommand)]
+    Git(GitCommand),
     /// CI artifacts as gate evidence: `evidence upload VERSION --gate unit_tests junit.xml`.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
@@ -167,6 +174,16 @@ pub enum ReleaseCommand {
         /// Notes or a link.
         #[arg(long)]
         notes: Option<String>,
+    },
+    /// Record what the release contains from git history: changelog, features, fixes, breaking
+    /// changes, migration, risk notes (sensitive paths).
+    Content {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// The repository and range.
+        #[command(flatten)]
+        history: HistoryArgs,
     },
     /// Cancel a release that has not reached production.
     Cancel {
@@ -617,6 +634,101 @@ pub enum HotfixCommand {
     },
 }
 
+/// Where history is read: a repository and a range of it.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The repository (default: the current directory).
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+    /// `FROM..TO`, `FROM..`, or a revision; default: the last release tag to HEAD.
+    #[arg(long)]
+    pub range: Option<String>,
+}
+
+/// `greenlight notes`
+#[derive(Debug, Args)]
+pub struct NotesArgs {
+    /// The release's version (`1.4.0`): its changes end at tag `v1.4.0` when that exists, else
+    /// at HEAD.
+    pub version: String,
+    /// Only this audience (`teachers`; see `[notes] audiences`).
+    #[arg(long)]
+    pub audience: Option<String>,
+    /// The channel whose template is used.
+    #[arg(long, default_value = "markdown", value_parser = ["markdown", "email", "status_page", "in_app"])]
+    pub channel: String,
+    /// A minijinja template to use instead (`.html` in its name escapes HTML).
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// The release date shown (default: none).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Build from git alone, without the known issues recorded on the server.
+    #[arg(long)]
+    pub offline: bool,
+    /// The repository and range.
+    #[command(flatten)]
+    pub history: HistoryArgs,
+}
+
+/// `greenlight git ...`
+#[derive(Debug, Subcommand)]
+pub enum GitCommand {
+    /// Create `release/vX.Y.Z` from the main branch (code freeze).
+    ReleaseBranch {
+        /// The release's version.
+        version: String,
+        /// Where to branch from (default: `[git] main_branch`).
+        #[arg(long)]
+        from: Option<String>,
+        /// The repository.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+    },
+    /// Tag the tip of `release/vX.Y.Z` as the next release candidate `vX.Y.Z-rc.N`.
+    Rc {
+        /// The release's version.
+        version: String,
+        /// The repository.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+    },
+    /// Tag the final `vX.Y.Z` on the last release candidate (what was tested ships).
+    Tag {
+        /// The release's version.
+        version: String,
+        /// The repository.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+    },
+    /// Create `hotfix/vX.Y.Z-title` from the newest release tag (what production runs).
+    HotfixBranch {
+        /// The hotfix's version (`1.3.1`).
+        version: String,
+        /// What it fixes (`critical score fix`).
+        #[arg(long)]
+        title: String,
+        /// Where to branch from (default: the newest release tag).
+        #[arg(long)]
+        from: Option<String>,
+        /// The repository.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+    },
+    /// List the hotfix commits that are not yet on the active release branch.
+    Backport {
+        /// The hotfix branch (`hotfix/v1.3.1-critical-score-fix`).
+        #[arg(long)]
+        hotfix: String,
+        /// The release branch (default: the newest `release/v*`).
+        #[arg(long)]
+        onto: Option<String>,
+        /// The repository.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+    },
+}
+
 /// `greenlight changelog`
 #[derive(Debug, Args)]
 pub struct ChangelogArgs {
@@ -625,6 +737,10 @@ pub struct ChangelogArgs {
     /// The repository (default: the current directory).
     #[arg(long, default_value = ".")]
     pub repo: PathBuf,
+    /// A minijinja template to render instead of Markdown (context: version, date, from, to,
+    /// changelog, facts; `.html` in its name escapes HTML).
+    #[arg(long, value_name = "FILE", conflicts_with = "prepend")]
+    pub template: Option<PathBuf>,
     /// The version the section is for (default: `Unreleased`).
     #[arg(long)]
     pub version: Option<String>,

@@ -124,6 +124,8 @@ pub enum Command {
         /// The role.
         role: Role,
     },
+    /// Record what the release contains, drafted from its history.
+    RecordContent(crate::content::ReleaseContent),
     /// Record a major release's stakeholder review.
     StakeholderReview {
         /// Notes.
@@ -237,6 +239,7 @@ pub fn decide(release: &Release, command: &Command, ctx: &Context) -> Result<Vec
         Command::ResolveBug { bug_id } => resolve_bug(release, bug_id, ctx),
         Command::Approve { role } => approve(release, *role, ctx),
         Command::StakeholderReview { notes } => stakeholder_review(release, notes, ctx),
+        Command::RecordContent(content) => record_content(release, content, ctx),
         Command::GoNoGo { role, vote, notes } => go_no_go(release, *role, *vote, notes, ctx),
         Command::MarkChecklist { item } => mark_checklist(release, *item, ctx),
         Command::StartDeployment {
@@ -513,6 +516,31 @@ fn local_text(at: Timestamp, ctx: &Context) -> String {
     at.to_zoned(ctx.policy.tz().clone())
         .strftime("%a %Y-%m-%d %H:%M %Z")
         .to_string()
+}
+
+fn record_content(
+    release: &Release,
+    content: &crate::content::ReleaseContent,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::RecordReleaseContent)?;
+    require_status(
+        release,
+        &[ReleaseStatus::Planned, ReleaseStatus::Staging],
+        "record its content",
+    )?;
+    require_text(
+        &content.changelog,
+        "changelog",
+        "\"## [1.4.0]\\n\\n### Added ...\"",
+    )?;
+    Ok(vec![Event::ReleaseContentRecorded {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        content: content.clone(),
+        recorded_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
 }
 
 fn require_status(release: &Release, allowed: &[ReleaseStatus], doing: &str) -> Result<(), Reason> {

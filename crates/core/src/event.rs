@@ -201,6 +201,20 @@ pub enum Event {
         /// When.
         timestamp: Timestamp,
     },
+    /// What the release contains, drafted from its history.
+    ReleaseContentRecorded {
+        /// Release.
+        release_id: Uuid,
+        /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        version: Version,
+        /// The content.
+        content: crate::content::ReleaseContent,
+        /// Who recorded it.
+        recorded_by: String,
+        /// When.
+        timestamp: Timestamp,
+    },
     /// The stakeholder review of a major release.
     StakeholderReviewRecorded {
         /// Release.
@@ -511,6 +525,7 @@ impl Event {
             BugResolved { .. } => "bug_resolved",
             ApprovalRecorded { .. } => "approval_recorded",
             StakeholderReviewRecorded { .. } => "stakeholder_review_recorded",
+            ReleaseContentRecorded { .. } => "release_content_recorded",
             GoNoGoVoteRecorded { .. } => "go_no_go_vote_recorded",
             ChecklistItemMarked { .. } => "checklist_item_marked",
             StagingDeploymentStarted { .. } => "staging_deployment_started",
@@ -635,6 +650,12 @@ impl Event {
                 release_id,
                 timestamp,
                 reviewed_by: by,
+                ..
+            }
+            | ReleaseContentRecorded {
+                release_id,
+                timestamp,
+                recorded_by: by,
                 ..
             }
             | GoNoGoVoteRecorded {

@@ -6,6 +6,7 @@
 //! decisions out.
 
 pub mod calendar;
+pub mod content;
 pub mod decide;
 pub mod event;
 pub mod gates;

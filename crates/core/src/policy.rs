@@ -203,6 +203,12 @@ pub struct Policy {
     pub runbooks: crate::runbook::Runbooks,
     /// Where release health metrics come from.
     pub health: crate::health::HealthPolicy,
+    /// Release tags, migration and sensitive paths in the repository.
+    pub git: crate::content::GitPolicy,
+    /// How commits are grouped into the changelog.
+    pub changelog: crate::content::ChangelogPolicy,
+    /// Release notes by audience.
+    pub notes: crate::content::NotesPolicy,
     /// Resolved time zone (from `timezone`).
     #[serde(skip)]
     tz: TimeZone,
@@ -1023,6 +1029,9 @@ impl Default for Policy {
             retrospective: RetrospectivePolicy::default(),
             runbooks: crate::runbook::Runbooks::default(),
             health: crate::health::HealthPolicy::default(),
+            git: crate::content::GitPolicy::default(),
+            changelog: crate::content::ChangelogPolicy::default(),
+            notes: crate::content::NotesPolicy::default(),
             tz: TimeZone::get("America/Los_Angeles").unwrap_or(TimeZone::UTC),
             calendar_blackouts: Vec::new(),
         }
@@ -1120,7 +1129,11 @@ impl Policy {
         self.validate_gates(&mut out);
         self.validate_approvals(&mut out);
         self.validate_numbers(&mut out);
-        let sections = [self.runbooks.problems(), self.health.problems()];
+        let sections = [
+            self.runbooks.problems(),
+            self.health.problems(),
+            crate::content::problems(&self.git, &self.changelog, &self.notes),
+        ];
         for (path, message) in sections.into_iter().flatten() {
             out.push(path, message);
         }

@@ -84,6 +84,8 @@ pub enum Action {
     CreateReleaseBranch,
     /// Cut the next release candidate.
     CutReleaseCandidate,
+    /// Record what a release contains (changelog, features, fixes, migrations, risks).
+    RecordReleaseContent,
     /// Start a hotfix: create the hotfix branch and record.
     CreateHotfixBranch,
     /// Move the planned date (the product owner's "request deployment delays").
@@ -135,6 +137,7 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::PlanRelease, &[EL]),
     (Action::CreateReleaseBranch, &[EL]),
     (Action::CutReleaseCandidate, &[EL]),
+    (Action::RecordReleaseContent, &[EL, QA, PO]),
     (Action::CreateHotfixBranch, &[EL, OC]),
     (Action::RescheduleRelease, &[EL, PO]),
     (Action::RecordGateResult, &[EL, QA]),

@@ -189,6 +189,9 @@ pub struct Release {
     pub approvals: Vec<Approval>,
     /// A major release's stakeholder review.
     pub stakeholder_review: Option<StakeholderReview>,
+    /// High-risk changes from the release's content (sensitive paths touched).
+    #[serde(default)]
+    pub risk_notes: Vec<String>,
     /// The latest Go/No-Go vote of each role.
     pub votes: Vec<Vote>,
     /// Bugs reported against the release.
@@ -258,6 +261,7 @@ impl Release {
             gates: Vec::new(),
             approvals: Vec::new(),
             stakeholder_review: None,
+            risk_notes: Vec::new(),
             votes: Vec::new(),
             bugs: Vec::new(),
             deployment: None,
@@ -356,6 +360,15 @@ impl Release {
                 timestamp,
                 ..
             } => self.apply_approval(*role, approved_by, *timestamp),
+            Event::ReleaseContentRecorded { content, .. } => {
+                let record = &mut self.record;
+                record.changelog = content.changelog.clone();
+                record.included_features = content.included_features.clone();
+                record.included_fixes = content.included_fixes.clone();
+                record.breaking_changes = content.breaking_changes;
+                record.migration_required = content.migration_required;
+                self.risk_notes = content.risk_notes.clone();
+            }
             Event::StakeholderReviewRecorded {
                 notes,
                 reviewed_by,

@@ -1,11 +1,16 @@
-//! Conventional Commits → a changelog: grouped by type (feat → Added, fix → Fixed, ...),
-//! breaking changes first, reverted changes dropped, merge commits and housekeeping types
-//! (chore, ci, test, style, build) left out, anything else kept under "Other".
+//! Conventional Commits → a changelog, by the policy's `[changelog]`: parsers tried first
+//! (git-cliff's `commit_parsers`), then groups by type in their order, housekeeping types left
+//! out, anything else under "Other" (or skipped). Breaking changes are listed first, reverted
+//! changes drop out and merge commits are left out; inside a group entries are by scope, oldest
+//! first.
 
 use std::collections::HashSet;
 
+use greenlight_core::content::{ChangelogPolicy, CommitParser};
+use regex::Regex;
 use serde::Serialize;
 
+use crate::GitError;
 use crate::history::CommitInfo;
 
 /// One line of the changelog.
@@ -23,69 +28,192 @@ pub struct Entry {
     pub breaking_note: Option<String>,
     /// The pull request of a squash merge (`(#123)` at the end of the summary).
     pub pull_request: Option<u32>,
+    /// Issues the commit names in `Fixes:`, `Closes:` or `Refs:` trailers (`#45`, `MLC-12`).
+    pub issues: Vec<String>,
     /// The short commit id.
     pub commit: String,
+    /// The author's name.
+    pub author: String,
+    /// Co-authors' names (`Co-authored-by:`).
+    pub co_authors: Vec<String>,
+}
+
+impl Entry {
+    /// What the entry refers to: its issues, else its pull request, else its commit.
+    pub fn references(&self) -> Vec<String> {
+        if !self.issues.is_empty() {
+            return self.issues.clone();
+        }
+        match self.pull_request {
+            Some(pr) => vec![format!("#{pr}")],
+            None => vec![self.commit.clone()],
+        }
+    }
+}
+
+/// A group of the changelog with its entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group {
+    /// Heading (`Added`).
+    pub title: String,
+    /// Entries, by scope, oldest first.
+    pub entries: Vec<Entry>,
 }
 
 /// A changelog section: breaking changes, then the groups in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Changelog {
+    /// Title of the breaking changes list.
+    pub breaking_title: String,
     /// Breaking changes (also listed in their group).
     pub breaking: Vec<Entry>,
-    /// `(title, entries)` in the order of [`GROUPS`], then "Other".
-    pub groups: Vec<(String, Vec<Entry>)>,
+    /// The groups in the policy's order, then "Other"; empty ones included.
+    pub groups: Vec<Group>,
 }
 
 impl Changelog {
     /// No entry at all.
     pub fn is_empty(&self) -> bool {
-        self.groups.iter().all(|(_, entries)| entries.is_empty())
+        self.groups.iter().all(|g| g.entries.is_empty())
+    }
+
+    /// Every entry, group by group.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.groups.iter().flat_map(|g| &g.entries)
     }
 }
 
-/// Types and the group they land in, in the order the groups are shown.
-pub const GROUPS: [(&str, &str); 7] = [
-    ("feat", "Added"),
-    ("fix", "Fixed"),
-    ("perf", "Performance"),
-    ("refactor", "Changed"),
-    ("security", "Security"),
-    ("revert", "Reverted"),
-    ("docs", "Documentation"),
-];
+/// The policy's `[changelog]` with its regular expressions compiled.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    policy: ChangelogPolicy,
+    parsers: Vec<(CommitParser, Option<Regex>, Option<Regex>)>,
+}
 
-/// Types left out of the changelog: housekeeping nobody using the product needs to read.
-pub const SKIPPED: [&str; 5] = ["chore", "ci", "test", "style", "build"];
+impl Rules {
+    /// Compiles the parsers; a bad expression is named by its TOML path.
+    pub fn new(policy: &ChangelogPolicy) -> Result<Rules, GitError> {
+        let compile = |i: usize, field: &str, pattern: &Option<String>| {
+            pattern
+                .as_deref()
+                .map(Regex::new)
+                .transpose()
+                .map_err(|e| GitError::Policy(format!("changelog.parsers[{i}].{field}: {e}")))
+        };
+        let mut parsers = Vec::new();
+        for (i, parser) in policy.parsers.iter().enumerate() {
+            let message = compile(i, "message", &parser.message)?;
+            let body = compile(i, "body", &parser.body)?;
+            parsers.push((parser.clone(), message, body));
+        }
+        Ok(Rules {
+            policy: policy.clone(),
+            parsers,
+        })
+    }
 
-/// Builds the changelog of `commits` (newest first, as history gives them).
-pub fn build(commits: &[CommitInfo]) -> Changelog {
+    /// The group title an entry goes to, or `None` when it is left out.
+    fn place(&self, commit: &CommitInfo, entry: &Entry) -> Option<String> {
+        if let Some(parser) = self
+            .parsers
+            .iter()
+            .find(|p| parser_matches(p, commit, entry))
+        {
+            return (!parser.0.skip).then(|| parser.0.group.clone()).flatten();
+        }
+        let kind = entry.kind.as_deref();
+        if kind.is_some_and(|k| self.policy.skip_types.iter().any(|s| s == k)) && !entry.breaking {
+            return None;
+        }
+        let group = kind.and_then(|k| {
+            self.policy
+                .groups
+                .iter()
+                .find(|g| g.types.iter().any(|t| t == k))
+        });
+        match group {
+            Some(group) => Some(group.title.clone()),
+            None if self.policy.other.is_empty() => None,
+            None => Some(self.policy.other.clone()),
+        }
+    }
+
+    fn known_type(&self, kind: &str) -> bool {
+        self.policy.skip_types.iter().any(|t| t == kind)
+            || self
+                .policy
+                .groups
+                .iter()
+                .flat_map(|g| &g.types)
+                .any(|t| t == kind)
+            || self
+                .parsers
+                .iter()
+                .any(|p| p.0.kind.as_deref() == Some(kind))
+    }
+}
+
+fn parser_matches(
+    (parser, message, body): &(CommitParser, Option<Regex>, Option<Regex>),
+    commit: &CommitInfo,
+    entry: &Entry,
+) -> bool {
+    let summary = commit.summary();
+    let rest = commit
+        .message
+        .trim()
+        .get(summary.len()..)
+        .unwrap_or_default();
+    message.as_ref().is_none_or(|re| re.is_match(summary))
+        && body.as_ref().is_none_or(|re| re.is_match(rest))
+        && parser
+            .kind
+            .as_ref()
+            .is_none_or(|k| entry.kind.as_ref() == Some(k))
+        && parser
+            .scope
+            .as_ref()
+            .is_none_or(|s| entry.scope.as_ref() == Some(s))
+}
+
+/// Builds the changelog of `commits` (newest first, as history gives them) under `rules`.
+pub fn build(commits: &[CommitInfo], rules: &Rules) -> Changelog {
     let dropped = reverted_pairs(commits);
-    let mut groups: Vec<(String, Vec<Entry>)> = GROUPS
+    let mut groups: Vec<Group> = rules
+        .policy
+        .groups
         .iter()
-        .map(|(_, title)| (title.to_string(), Vec::new()))
-        .chain([("Other".to_string(), Vec::new())])
+        .map(|g| g.title.clone())
+        .chain((!rules.policy.other.is_empty()).then(|| rules.policy.other.clone()))
+        .map(|title| Group {
+            title,
+            entries: Vec::new(),
+        })
         .collect();
     let mut breaking = Vec::new();
-    for commit in commits {
+    for commit in commits.iter().rev() {
         if commit.parents > 1 || dropped.contains(commit.id.as_str()) {
             continue;
         }
-        let entry = entry(commit);
-        if entry.kind.as_deref().is_some_and(|k| SKIPPED.contains(&k)) && !entry.breaking {
+        let entry = entry(commit, rules);
+        let Some(title) = rules.place(commit, &entry) else {
             continue;
-        }
+        };
         if entry.breaking {
             breaking.push(entry.clone());
         }
-        let index = group_index(entry.kind.as_deref());
-        groups[index].1.push(entry);
+        if let Some(group) = groups.iter_mut().find(|g| g.title == title) {
+            group.entries.push(entry);
+        }
     }
-    Changelog { breaking, groups }
-}
-
-fn group_index(kind: Option<&str>) -> usize {
-    kind.and_then(|k| GROUPS.iter().position(|(t, _)| *t == k))
-        .unwrap_or(GROUPS.len())
+    for group in &mut groups {
+        group.entries.sort_by(|a, b| a.scope.cmp(&b.scope));
+    }
+    Changelog {
+        breaking_title: rules.policy.breaking_title.clone(),
+        breaking,
+        groups,
+    }
 }
 
 /// Commits that drop out because a revert inside the range undid them: the reverted commit and
@@ -108,10 +236,17 @@ fn reverted_pairs(commits: &[CommitInfo]) -> HashSet<&str> {
     dropped
 }
 
-/// The entry of one commit: parsed as a Conventional Commit when it is one of the known types
+/// The entry of one commit: parsed as a Conventional Commit when its type is one the rules know
 /// (an unknown word before a colon, as in "Evidence: ...", is prose, kept whole).
-fn entry(commit: &CommitInfo) -> Entry {
+fn entry(commit: &CommitInfo, rules: &Rules) -> Entry {
     let (summary, pull_request) = split_pull_request(commit.summary());
+    let issues = ["Fixes", "Closes", "Resolves", "Refs"]
+        .iter()
+        .flat_map(|token| commit.trailer_values(token))
+        .flat_map(|value| value.split([',', ' ']))
+        .filter(|reference| !reference.is_empty())
+        .map(str::to_string)
+        .collect();
     let free_form = Entry {
         kind: None,
         scope: None,
@@ -119,14 +254,16 @@ fn entry(commit: &CommitInfo) -> Entry {
         breaking: commit.message.contains("\nBREAKING CHANGE:"),
         breaking_note: None,
         pull_request,
+        issues,
         commit: commit.short_id().to_string(),
+        author: commit.author.clone(),
+        co_authors: commit.co_authors(),
     };
     let Ok(c) = git_conventional::Commit::parse(commit.message.trim()) else {
         return free_form;
     };
     let kind = c.type_().as_str().to_ascii_lowercase();
-    let known = GROUPS.iter().any(|(t, _)| *t == kind) || SKIPPED.contains(&kind.as_str());
-    if !known {
+    if !rules.known_type(&kind) {
         return free_form;
     }
     Entry {
@@ -138,7 +275,6 @@ fn entry(commit: &CommitInfo) -> Entry {
             .breaking_description()
             .filter(|d| *d != c.description())
             .map(str::to_string),
-        pull_request,
         ..free_form
     }
 }
@@ -170,15 +306,15 @@ pub fn markdown(version: &str, date: Option<&str>, log: &Changelog) -> String {
         return out;
     }
     if !log.breaking.is_empty() {
-        out.push_str("\n### ⚠ Breaking changes\n\n");
+        out.push_str(&format!("\n### {}\n\n", log.breaking_title));
         for entry in &log.breaking {
             let note = entry.breaking_note.as_deref().unwrap_or(&entry.description);
             out.push_str(&format!("- {}\n", line(entry, note)));
         }
     }
-    for (title, entries) in log.groups.iter().filter(|(_, e)| !e.is_empty()) {
-        out.push_str(&format!("\n### {title}\n\n"));
-        for entry in entries {
+    for group in log.groups.iter().filter(|g| !g.entries.is_empty()) {
+        out.push_str(&format!("\n### {}\n\n", group.title));
+        for entry in &group.entries {
             out.push_str(&format!("- {}\n", line(entry, &entry.description)));
         }
     }
@@ -191,10 +327,7 @@ fn line(entry: &Entry, text: &str) -> String {
         .as_deref()
         .map(|s| format!("**{s}:** "))
         .unwrap_or_default();
-    let reference = match entry.pull_request {
-        Some(pr) => format!(" (#{pr})"),
-        None => format!(" ({})", entry.commit),
-    };
+    let reference = format!(" ({})", entry.references().join(", "));
     format!("{scope}{text}{reference}")
 }
 

@@ -1,11 +1,23 @@
 //! Commits between two points of a repository's history, read with gix: by default from the
-//! nearest release tag (`v1.2.3`; release candidates and other tags are not boundaries) to HEAD.
+//! nearest release tag (`[git] tag_pattern`, `v*`; release candidates and other tags are not
+//! boundaries) to HEAD, with each commit's trailers and co-authors.
 
 use gix::ObjectId;
+use gix::bstr::ByteSlice;
+use greenlight_core::content::GitPolicy;
 use semver::Version;
 use serde::Serialize;
 
 use crate::GitError;
+
+/// A `Token: value` trailer at the end of a commit message (`Audience: teachers`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Trailer {
+    /// The token, as written (`Co-authored-by`).
+    pub token: String,
+    /// The value, trimmed.
+    pub value: String,
+}
 
 /// One commit of the range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -16,10 +28,14 @@ pub struct CommitInfo {
     pub message: String,
     /// Author name.
     pub author: String,
+    /// Author email.
+    pub email: String,
     /// Seconds since the epoch (author time).
     pub time: i64,
     /// Number of parents (2+ is a merge).
     pub parents: usize,
+    /// The message's trailers, in order.
+    pub trailers: Vec<Trailer>,
 }
 
 impl CommitInfo {
@@ -32,6 +48,22 @@ impl CommitInfo {
     pub fn short_id(&self) -> &str {
         self.id.get(..7).unwrap_or(&self.id)
     }
+
+    /// The values of the trailers named `token` (case-insensitive), in order.
+    pub fn trailer_values<'a>(&'a self, token: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.trailers
+            .iter()
+            .filter(move |t| t.token.eq_ignore_ascii_case(token))
+            .map(|t| t.value.as_str())
+    }
+
+    /// Co-authors' names from `Co-authored-by: Name <email>` trailers.
+    pub fn co_authors(&self) -> Vec<String> {
+        self.trailer_values("Co-authored-by")
+            .map(|v| v.split('<').next().unwrap_or(v).trim().to_string())
+            .filter(|name| !name.is_empty())
+            .collect()
+    }
 }
 
 /// The commits of a range, newest first, and where the range started.
@@ -39,34 +71,59 @@ impl CommitInfo {
 pub struct History {
     /// The release tag or revision the range starts after (`None`: the whole history).
     pub from: Option<String>,
+    /// The commit the range starts after.
+    pub from_id: Option<String>,
     /// The revision the range ends at.
     pub to: String,
+    /// The commit the range ends at.
+    pub to_id: String,
     /// The commits, newest first.
     pub commits: Vec<CommitInfo>,
 }
 
-/// Reads `range` (`v1.2.0..HEAD`, `v1.2.0..`) of the repository at `path`. Without a start (no
-/// range, or a single revision), the range starts after the nearest release tag reachable from
-/// its end, or covers the whole history when there is none.
-pub fn read(path: &std::path::Path, range: Option<&str>) -> Result<History, GitError> {
-    let repo = gix::discover(path).map_err(|e| GitError::NotARepository {
+/// Opens the repository that `path` is in.
+pub fn open(path: &std::path::Path) -> Result<gix::Repository, GitError> {
+    gix::discover(path).map_err(|e| GitError::NotARepository {
         path: path.display().to_string(),
         detail: e.to_string(),
-    })?;
+    })
+}
+
+/// Reads `range` (`v1.2.0..HEAD`, `v1.2.0..`) of the repository at `path`. Without a start (no
+/// range, or a single revision), the range starts after the nearest release tag reachable from
+/// its end (for a single revision, not counting tags on that revision: `v1.4.0` reads the
+/// changes of 1.4.0), or covers the whole history when there is none.
+pub fn read(
+    path: &std::path::Path,
+    range: Option<&str>,
+    policy: &GitPolicy,
+) -> Result<History, GitError> {
+    let repo = open(path)?;
+    read_in(&repo, range, policy)
+}
+
+/// [`read`] on an open repository.
+pub fn read_in(
+    repo: &gix::Repository,
+    range: Option<&str>,
+    policy: &GitPolicy,
+) -> Result<History, GitError> {
     let (from, to) = match range {
         Some(range) => split_range(range)?,
         None => (None, "HEAD".to_string()),
     };
-    let tip = resolve(&repo, &to)?;
+    let tip = resolve(repo, &to)?;
     let boundary = match &from {
-        Some(from) => Some((from.clone(), resolve(&repo, from)?)),
-        None => nearest_release_tag(&repo, tip)?,
+        Some(from) => Some((from.clone(), resolve(repo, from)?)),
+        None => nearest_release_tag(repo, tip, range.is_some(), policy)?,
     };
     let hidden: Vec<ObjectId> = boundary.iter().map(|(_, id)| *id).collect();
-    let commits = walk(&repo, tip, &hidden)?;
+    let commits = walk(repo, tip, &hidden)?;
     Ok(History {
+        from_id: boundary.as_ref().map(|(_, id)| id.to_string()),
         from: boundary.map(|(name, _)| name),
         to,
+        to_id: tip.to_string(),
         commits,
     })
 }
@@ -89,7 +146,8 @@ fn split_range(range: &str) -> Result<(Option<String>, String), GitError> {
     }
 }
 
-fn resolve(repo: &gix::Repository, spec: &str) -> Result<ObjectId, GitError> {
+/// The commit a revision names.
+pub fn resolve(repo: &gix::Repository, spec: &str) -> Result<ObjectId, GitError> {
     let object = repo
         .rev_parse_single(spec)
         .map_err(|e| GitError::Revision {
@@ -108,8 +166,12 @@ fn resolve(repo: &gix::Repository, spec: &str) -> Result<ObjectId, GitError> {
     Ok(commit.id)
 }
 
-/// The release tags (`v` + a version without pre-release), by the commit they point at.
-fn release_tags(repo: &gix::Repository) -> Result<Vec<(ObjectId, String, Version)>, GitError> {
+/// The release tags (matching `tag_pattern`, not `skip_tags`, holding a version without
+/// pre-release), by the commit they point at.
+pub fn release_tags(
+    repo: &gix::Repository,
+    policy: &GitPolicy,
+) -> Result<Vec<(ObjectId, String, Version)>, GitError> {
     let platform = repo.references().map_err(GitError::read)?;
     let mut out = Vec::new();
     for reference in platform.tags().map_err(GitError::read)? {
@@ -117,6 +179,9 @@ fn release_tags(repo: &gix::Repository) -> Result<Vec<(ObjectId, String, Version
             continue;
         };
         let name = reference.name().shorten().to_string();
+        if !is_release_tag(&name, policy) {
+            continue;
+        }
         let Some(version) = release_version(&name) else {
             continue;
         };
@@ -128,24 +193,44 @@ fn release_tags(repo: &gix::Repository) -> Result<Vec<(ObjectId, String, Version
     Ok(out)
 }
 
-/// `v1.2.3` or `1.2.3` without a pre-release part.
+/// Whether a tag name matches the policy's release tag pattern and none of its skip patterns.
+pub fn is_release_tag(name: &str, policy: &GitPolicy) -> bool {
+    let matches = |pattern: &str| {
+        gix_glob::wildmatch(
+            pattern.into(),
+            name.into(),
+            gix_glob::wildmatch::Mode::empty(),
+        )
+    };
+    matches(&policy.tag_pattern) && !policy.skip_tags.iter().any(|p| matches(p))
+}
+
+/// The version a release tag holds (`v1.2.3`, `release-1.2.3`: from its first digit on),
+/// without a pre-release part.
 pub fn release_version(tag: &str) -> Option<Version> {
-    let version = Version::parse(tag.strip_prefix('v').unwrap_or(tag)).ok()?;
+    let start = tag.find(|c: char| c.is_ascii_digit())?;
+    let version = Version::parse(&tag[start..]).ok()?;
     version.pre.is_empty().then_some(version)
 }
 
-/// The release tag on the newest ancestor of `tip` that has one (like `git describe`).
+/// The release tag on the newest ancestor of `tip` that has one (like `git describe`). With
+/// `skip_tip`, tags on `tip` itself do not count: `changelog v1.4.0` means the changes of 1.4.0.
 fn nearest_release_tag(
     repo: &gix::Repository,
     tip: ObjectId,
+    skip_tip: bool,
+    policy: &GitPolicy,
 ) -> Result<Option<(String, ObjectId)>, GitError> {
-    let tags = release_tags(repo)?;
+    let tags = release_tags(repo, policy)?;
     if tags.is_empty() {
         return Ok(None);
     }
     let walk = repo.rev_walk([tip]).all().map_err(GitError::read)?;
     for info in walk {
         let info = info.map_err(GitError::read)?;
+        if skip_tip && info.id == tip {
+            continue;
+        }
         let best = tags
             .iter()
             .filter(|(id, _, _)| *id == info.id)
@@ -158,7 +243,7 @@ fn nearest_release_tag(
 }
 
 /// Every commit reachable from `tip` and not from `hidden`, newest first.
-fn walk(
+pub(crate) fn walk(
     repo: &gix::Repository,
     tip: ObjectId,
     hidden: &[ObjectId],
@@ -174,17 +259,33 @@ fn walk(
         let object = info.object().map_err(GitError::read)?;
         let commit = object.decode().map_err(GitError::read)?;
         let author = commit.author().ok();
+        let trailers = commit
+            .message()
+            .body()
+            .map(|body| {
+                body.trailers()
+                    .map(|t| Trailer {
+                        token: t.token.to_str_lossy().into_owned(),
+                        value: t.value.to_str_lossy().trim().to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         commits.push(CommitInfo {
             id: info.id.to_string(),
-            message: String::from_utf8_lossy(commit.message.as_ref()).into_owned(),
+            message: commit.message.to_str_lossy().into_owned(),
             author: author
-                .map(|a| String::from_utf8_lossy(a.name.as_ref()).into_owned())
+                .map(|a| a.name.to_str_lossy().into_owned())
+                .unwrap_or_default(),
+            email: author
+                .map(|a| a.email.to_str_lossy().into_owned())
                 .unwrap_or_default(),
             time: author
                 .and_then(|a| a.time().ok())
                 .map(|t| t.seconds)
                 .unwrap_or_default(),
             parents: commit.parents().count(),
+            trailers,
         });
     }
     Ok(commits)

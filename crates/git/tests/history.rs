@@ -5,90 +5,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::Command;
 
-use greenlight_git::{GitError, build, markdown, prepend, read};
+mod support;
+use support::{git, repository};
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Robin Ré",
-            "-c",
-            "user.email=robin@mlc.invalid",
-        ])
-        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .env("GIT_AUTHOR_DATE", "2026-11-20T10:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-11-20T10:00:00Z")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+use greenlight_core::content::GitPolicy;
+use greenlight_git::{GitError, History, Rules, markdown, prepend};
+
+fn read(path: &Path, range: Option<&str>) -> Result<History, GitError> {
+    greenlight_git::read(path, range, &GitPolicy::default())
 }
 
-fn commit(dir: &Path, message: &str) -> String {
-    let file = dir.join(".message");
-    std::fs::write(&file, message).unwrap();
-    git(
-        dir,
-        &[
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-F",
-            file.to_str().unwrap(),
-        ],
-    );
-    git(dir, &["rev-parse", "HEAD"])
-}
-
-/// v1.0.0 (annotated), then a release's worth of commits with a merge, a revert and an rc tag.
-fn repository() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    git(d, &["init", "-q", "-b", "main"]);
-    commit(d, "chore: initial");
-    git(d, &["tag", "-a", "v1.0.0", "-m", "release 1.0.0"]);
-    commit(d, "feat(scores): save scores offline (#12)");
-    commit(d, "fix: login loop when the session expires");
-    git(d, &["tag", "v1.1.0-rc.1"]);
-    commit(d, "docs: explain score sync");
-    commit(d, "chore: bump dependencies");
-    commit(d, "Update some stuff");
-    commit(
-        d,
-        "feat!: drop the legacy scores API\n\nBREAKING CHANGE: the v1 score endpoints are gone",
-    );
-    commit(d, "feat: ünïcødé lessons for élèves 🎵");
-    let risky = commit(d, "feat: risky leaderboard rewrite");
-    commit(
-        d,
-        &format!("Revert \"feat: risky leaderboard rewrite\"\n\nThis reverts commit {risky}."),
-    );
-    git(d, &["checkout", "-q", "-b", "auth"]);
-    commit(d, "fix(auth): refresh tokens before they expire");
-    git(d, &["checkout", "-q", "main"]);
-    git(
-        d,
-        &[
-            "merge",
-            "-q",
-            "--no-ff",
-            "auth",
-            "-m",
-            "Merge branch 'auth'",
-        ],
-    );
-    commit(d, ":: garbage \u{7f} (#x) message with: no type at all");
-    dir
+fn build(commits: &[greenlight_git::CommitInfo]) -> greenlight_git::Changelog {
+    greenlight_git::build(commits, &Rules::default())
 }
 
 #[test]

@@ -275,6 +275,12 @@ fn cases() -> Vec<Case> {
             |_| json!({}),
         ),
         case(
+            "/api/v1/releases/1.4.0/content",
+            Stage::Frozen,
+            RecordReleaseContent,
+            |_| json!({"changelog": "## [1.4.0]", "included_features": ["#41"], "included_fixes": [], "breaking_changes": false, "migration_required": true}),
+        ),
+        case(
             "/api/v1/releases/1.4.0/stakeholder-review",
             Stage::Staging,
             RecordStakeholderReview,

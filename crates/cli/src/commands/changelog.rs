@@ -1,23 +1,57 @@
-//! `greenlight changelog`: the changelog of the commits since the last release, offline.
+//! `greenlight changelog`, `greenlight notes` and `release content`: what a release contains,
+//! from git history under the policy's `[git]`, `[changelog]` and `[notes]`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
+use greenlight_core::content::ReleaseContent;
+use greenlight_git::notes::KnownIssue;
+use greenlight_git::{Changelog, History, ReleaseFacts, Rules, template};
+use serde_json::{Value, json};
+
 use super::{Env, done};
-use crate::args::ChangelogArgs;
+use crate::args::{ChangelogArgs, HistoryArgs, NotesArgs, Target};
+use crate::client::Api;
 use crate::exit::usage;
 use crate::output::print_json;
 
-/// Prints (or prepends to a file) the changelog section of a range of history.
+/// A range of history read and turned into a changelog and facts.
+struct Drafted {
+    history: History,
+    log: Changelog,
+    facts: ReleaseFacts,
+}
+
+fn draft(env: &Env, repo: &Path, range: Option<&str>) -> anyhow::Result<Drafted> {
+    let git = greenlight_git::open(repo).map_err(|e| usage(e.to_string()))?;
+    let history =
+        greenlight_git::read_in(&git, range, &env.policy.git).map_err(|e| usage(e.to_string()))?;
+    let rules = Rules::new(&env.policy.changelog).map_err(|e| usage(e.to_string()))?;
+    let log = greenlight_git::build(&history.commits, &rules);
+    let facts = greenlight_git::derive(&git, &history, &log, &env.policy.git)?;
+    Ok(Drafted {
+        history,
+        log,
+        facts,
+    })
+}
+
+fn read_template(file: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(file).map_err(|e| usage(format!("cannot read {}: {e}", file.display())))
+}
+
+fn render_file(file: &Path, context: &Value) -> anyhow::Result<String> {
+    let source = read_template(file)?;
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("template");
+    template::render(name, &source, context).map_err(|e| usage(e.to_string()))
+}
+
+/// Prints (or prepends to a file, or renders through a template) the changelog of a range.
 pub fn run(env: &Env, args: ChangelogArgs) -> anyhow::Result<ExitCode> {
-    let history = greenlight_git::read(&args.repo, args.range.as_deref())
-        .map_err(|e| usage(e.to_string()))?;
-    let log = greenlight_git::build(&history.commits);
-    if env.json {
-        print_json(&serde_json::json!({
-            "from": history.from, "to": history.to, "commits": history.commits.len(), "changelog": log,
-        }))?;
-        return done();
-    }
+    let drafted = draft(env, &args.repo, args.range.as_deref())?;
     let today = env.now.to_zoned(env.policy.tz().clone()).date().to_string();
     let (version, date) = match &args.version {
         Some(version) => (
@@ -26,7 +60,19 @@ pub fn run(env: &Env, args: ChangelogArgs) -> anyhow::Result<ExitCode> {
         ),
         None => ("Unreleased", args.date.as_deref()),
     };
-    let section = greenlight_git::markdown(version, date, &log);
+    let context = json!({
+        "version": version, "date": date, "from": drafted.history.from, "to": drafted.history.to,
+        "commits": drafted.history.commits.len(), "changelog": drafted.log, "facts": drafted.facts,
+    });
+    if env.json {
+        print_json(&context)?;
+        return done();
+    }
+    if let Some(file) = &args.template {
+        print!("{}", render_file(file, &context)?);
+        return done();
+    }
+    let section = greenlight_git::markdown(version, date, &drafted.log);
     let Some(file) = args.prepend else {
         print!("{section}");
         return done();
@@ -40,7 +86,152 @@ pub fn run(env: &Env, args: ChangelogArgs) -> anyhow::Result<ExitCode> {
     println!(
         "Added [{version}] to {} ({} commits)",
         file.display(),
-        history.commits.len()
+        drafted.history.commits.len()
     );
+    done()
+}
+
+/// The range of a release's notes: up to its tag when it exists, else to HEAD.
+fn release_range(repo: &Path, version: &str, given: Option<&str>) -> Option<String> {
+    if let Some(range) = given {
+        return Some(range.to_string());
+    }
+    let tag = format!("v{}", version.trim_start_matches('v'));
+    let git = greenlight_git::open(repo).ok()?;
+    greenlight_git::history::resolve(&git, &tag)
+        .ok()
+        .map(|_| tag)
+}
+
+/// Known issues of a release on the server: its open bugs with their workarounds.
+fn known_issues(api: &Api, version: &str) -> anyhow::Result<Vec<KnownIssue>> {
+    let release: Value = api.get(&format!("/releases/{version}"), &[]).map_err(|e| {
+        e.context("reading known issues from the server (use --offline to skip them)")
+    })?;
+    let bugs = release["bugs"].as_array().cloned().unwrap_or_default();
+    Ok(bugs
+        .iter()
+        .filter(|bug| bug["open"].as_bool().unwrap_or(false))
+        .map(|bug| KnownIssue {
+            description: bug["title"].as_str().unwrap_or_default().to_string(),
+            workaround: bug["workaround"].as_str().map(str::to_string),
+        })
+        .collect())
+}
+
+/// Prints the release notes of a version for one channel.
+pub fn notes(
+    env: &Env,
+    api: impl Fn() -> anyhow::Result<Api>,
+    args: NotesArgs,
+) -> anyhow::Result<ExitCode> {
+    let notes_policy = &env.policy.notes;
+    if let Some(audience) = &args.audience
+        && !notes_policy.audiences.contains(audience)
+    {
+        return Err(usage(format!(
+            "`{audience}` is not an audience; use one of {} (or change [notes] audiences)",
+            notes_policy.audiences.join(", ")
+        )));
+    }
+    let range = release_range(
+        &args.history.repo,
+        &args.version,
+        args.history.range.as_deref(),
+    );
+    let drafted = draft(env, &args.history.repo, range.as_deref())?;
+    let known = match args.offline {
+        true => Vec::new(),
+        false => known_issues(&api()?, &args.version)?,
+    };
+    let notes = greenlight_git::notes::build(
+        &args.version,
+        args.date.as_deref(),
+        &drafted.history.commits,
+        &drafted.log,
+        notes_policy,
+        args.audience.as_deref(),
+        known,
+    );
+    if env.json {
+        print_json(&notes)?;
+        return done();
+    }
+    let custom = args
+        .template
+        .clone()
+        .or_else(|| notes_policy.templates.get(&args.channel).map(Into::into));
+    let text = match custom {
+        Some(file) => render_file(&file, &serde_json::to_value(&notes)?)?,
+        None => {
+            let (name, source) = template::notes_template(&args.channel)
+                .ok_or_else(|| usage(format!("unknown channel {}", args.channel)))?;
+            template::render(name, source, &notes)?
+        }
+    };
+    print!("{text}");
+    done()
+}
+
+/// Drafts the release's content from history and records it on the server.
+pub fn record_content(
+    env: &Env,
+    api: &Api,
+    target: &Target,
+    history: &HistoryArgs,
+) -> anyhow::Result<ExitCode> {
+    let drafted = draft(env, &history.repo, history.range.as_deref())?;
+    let short = |id: &str| id.get(..7).unwrap_or(id).to_string();
+    let from = drafted
+        .history
+        .from
+        .clone()
+        .unwrap_or_else(|| "the first commit".into());
+    let content = ReleaseContent {
+        changelog: greenlight_git::markdown(&target.release, None, &drafted.log),
+        included_features: drafted.facts.included_features.clone(),
+        included_fixes: drafted.facts.included_fixes.clone(),
+        breaking_changes: drafted.facts.breaking_changes,
+        migration_required: drafted.facts.migration_required,
+        risk_notes: drafted
+            .facts
+            .risk_notes
+            .iter()
+            .map(|r| r.note.clone())
+            .collect(),
+        source: format!("{from}..{}", short(&drafted.history.to_id)),
+    };
+    let path = format!("/releases/{}/content", target.release);
+    let release: Value = api.post(&path, &content, target.revision)?;
+    if env.json {
+        print_json(&json!({ "release": release, "facts": drafted.facts }))?;
+        return done();
+    }
+    let facts = &drafted.facts;
+    println!(
+        "Content of {} recorded from {} ({} commits): {} features, {} fixes{}{}",
+        target.release,
+        content.source,
+        drafted.history.commits.len(),
+        facts.included_features.len(),
+        facts.included_fixes.len(),
+        if facts.breaking_changes {
+            ", BREAKING"
+        } else {
+            ""
+        },
+        if facts.migration_required {
+            ", migration required"
+        } else {
+            ""
+        },
+    );
+    if let Some(suggested) = &facts.suggested_version {
+        let bump = format!("{:?}", facts.suggested_bump).to_lowercase();
+        println!("  history suggests {suggested} (a {bump} bump)");
+    }
+    for note in &content.risk_notes {
+        println!("  risk: {note}");
+    }
     done()
 }

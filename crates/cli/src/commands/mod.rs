@@ -4,6 +4,7 @@ mod accounts;
 mod calendar;
 mod changelog;
 mod evidence;
+mod git;
 mod health;
 mod hotfix;
 mod policy;
@@ -60,6 +61,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Deploy(args)) => runs::deploy(&env, &api()?, args),
         Some(Command::Hotfix(cmd)) => hotfix::run(&env, &api()?, cmd),
         Some(Command::Changelog(args)) => changelog::run(&env, args),
+        Some(Command::Notes(args)) => changelog::notes(&env, api, args),
+        Some(Command::Git(cmd)) => git::run(&env, cmd),
         Some(Command::Evidence(cmd)) => evidence::run(&env, &api()?, cmd),
         Some(Command::Health(args)) => health::run(&env, &api()?, args),
         Some(Command::Environments(args)) => runs::environments(&env, &api()?, args),

@@ -74,6 +74,9 @@ pub fn release(env: &Env, api: &Api, cmd: ReleaseCommand) -> anyhow::Result<Exit
             show(env, &view);
             done()
         }
+        ReleaseCommand::Content { target, history } => {
+            super::changelog::record_content(env, api, &target, &history)
+        }
         ReleaseCommand::Freeze(target) => {
             command(env, api, &target, "/freeze", json!({}), "Code freeze")
         }

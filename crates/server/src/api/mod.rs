@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
             post(releases::stakeholder_review),
         )
         .route("/{key}/go-no-go", post(releases::go_no_go))
+        .route("/{key}/content", post(releases::record_content))
         .route("/{key}/bugs", post(releases::report_bug))
         .route("/{key}/bugs/{bug_id}/resolve", post(releases::resolve_bug))
         .route("/{key}/deployments", post(releases::start_deployment))
@@ -142,7 +143,7 @@ pub fn bulk_routes() -> Router<AppState> {
         releases::list, releases::plan_release, releases::show, releases::freeze, releases::cut_candidate,
         releases::reschedule, releases::cancel, releases::checklist, releases::mark_checklist,
         releases::gates, releases::record_gate, releases::override_gate, releases::approvals,
-        releases::approve, releases::stakeholder_review, releases::go_no_go, releases::report_bug,
+        releases::approve, releases::stakeholder_review, releases::record_content, releases::go_no_go, releases::report_bug,
         releases::resolve_bug, releases::start_deployment, releases::complete_deployment,
         releases::fail_deployment, releases::start_rollback, releases::complete_rollback,
         releases::fail_rollback, releases::complete_action_item, releases::runs, stream::stream, releases::events,

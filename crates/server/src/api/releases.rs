@@ -25,6 +25,8 @@ use super::views::{
     NotesRequest, OverrideRequest, PlanRequest, ReasonRequest, ReleaseView, RescheduleRequest,
     ReviewRequest, RollbackRequest, VoteRequest, approvals_view, phase_views, release_view,
 };
+use greenlight_core::content::ReleaseContent;
+
 use super::{Body, IfMatch, Path, Query, Released, execute, load};
 use crate::auth::Auth;
 use crate::problem::{ApiError, ApiResult, Problem};
@@ -250,6 +252,12 @@ command_handler!(
     /// Records a major release's stakeholder review.
     stakeholder_review, "/api/v1/releases/{key}/stakeholder-review", "release.stakeholder_review",
     ReviewRequest, |b| Command::StakeholderReview { notes: b.notes }
+);
+command_handler!(
+    /// Records what the release contains, drafted from its history (`greenlight release
+    /// content`): changelog, features, fixes, breaking changes, migration, risk notes.
+    record_content, "/api/v1/releases/{key}/content", "release.content", ReleaseContent,
+    |b| Command::RecordContent(b)
 );
 command_handler!(
     /// Votes in the Go/No-Go decision.

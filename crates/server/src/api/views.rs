@@ -53,6 +53,8 @@ pub struct ReleaseView {
     pub run_steps: Vec<String>,
     /// A hotfix's timeline: each stage's elapsed time against its target.
     pub hotfix_timeline: Option<HotfixTimeline>,
+    /// High-risk changes from the release's content (sensitive paths touched).
+    pub risk_notes: Vec<String>,
 }
 
 /// One phase's gates.
@@ -244,6 +246,7 @@ pub fn release_view(stored: &StoredRelease, policy: &Policy, now: Timestamp) -> 
     ReleaseView {
         revision: stored.revision,
         record: release.record.clone(),
+        risk_notes: release.risk_notes.clone(),
         checklist: release.checklist.clone(),
         branch: release.branch.clone(),
         title: release.title.clone(),
