@@ -108,14 +108,34 @@ pub fn read_in(
     range: Option<&str>,
     policy: &GitPolicy,
 ) -> Result<History, GitError> {
-    let (from, to) = match range {
-        Some(range) => split_range(range)?,
-        None => (None, "HEAD".to_string()),
-    };
+    match range {
+        Some(range) => {
+            let (from, to) = split_range(range)?;
+            read_between(repo, from, to, true, policy)
+        }
+        None => read_between(repo, None, "HEAD".into(), false, policy),
+    }
+}
+
+/// The commits since the nearest release tag reachable from `end`, tags on `end` included: what
+/// a release cut from `end` (a release branch, the main branch) would contain.
+pub fn read_to(repo: &gix::Repository, end: &str, policy: &GitPolicy) -> Result<History, GitError> {
+    read_between(repo, None, end.to_string(), false, policy)
+}
+
+/// `from..to`; without `from`, from the nearest release tag (not counting tags on `to` itself
+/// with `skip_tip`).
+fn read_between(
+    repo: &gix::Repository,
+    from: Option<String>,
+    to: String,
+    skip_tip: bool,
+    policy: &GitPolicy,
+) -> Result<History, GitError> {
     let tip = resolve(repo, &to)?;
     let boundary = match &from {
         Some(from) => Some((from.clone(), resolve(repo, from)?)),
-        None => nearest_release_tag(repo, tip, range.is_some(), policy)?,
+        None => nearest_release_tag(repo, tip, skip_tip, policy)?,
     };
     let hidden: Vec<ObjectId> = boundary.iter().map(|(_, id)| *id).collect();
     let commits = walk(repo, tip, &hidden)?;
@@ -243,50 +263,89 @@ fn nearest_release_tag(
 }
 
 /// Every commit reachable from `tip` and not from `hidden`, newest first.
+///
+/// The walk itself only needs ids and parents (served by the commit-graph when the repository
+/// has one); reading and decoding each commit is most of the work, so long ranges are decoded in
+/// chunks on every core, each thread opening its own handle on the repository (handles are not
+/// shared between threads), and put back in walk order.
 pub(crate) fn walk(
     repo: &gix::Repository,
     tip: ObjectId,
     hidden: &[ObjectId],
 ) -> Result<Vec<CommitInfo>, GitError> {
-    let walk = repo
+    let ids = repo
         .rev_walk([tip])
         .with_hidden(hidden.iter().copied())
         .all()
-        .map_err(GitError::read)?;
-    let mut commits = Vec::new();
-    for info in walk {
-        let info = info.map_err(GitError::read)?;
-        let object = info.object().map_err(GitError::read)?;
-        let commit = object.decode().map_err(GitError::read)?;
-        let author = commit.author().ok();
-        let trailers = commit
-            .message()
-            .body()
-            .map(|body| {
-                body.trailers()
-                    .map(|t| Trailer {
-                        token: t.token.to_str_lossy().into_owned(),
-                        value: t.value.to_str_lossy().trim().to_string(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        commits.push(CommitInfo {
-            id: info.id.to_string(),
-            message: commit.message.to_str_lossy().into_owned(),
-            author: author
-                .map(|a| a.name.to_str_lossy().into_owned())
-                .unwrap_or_default(),
-            email: author
-                .map(|a| a.email.to_str_lossy().into_owned())
-                .unwrap_or_default(),
-            time: author
-                .and_then(|a| a.time().ok())
-                .map(|t| t.seconds)
-                .unwrap_or_default(),
-            parents: commit.parents().count(),
-            trailers,
-        });
+        .map_err(GitError::read)?
+        .map(|info| info.map(|info| info.id).map_err(GitError::read))
+        .collect::<Result<Vec<_>, _>>()?;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads == 1 || ids.len() < PARALLEL_FROM {
+        return decode_all(repo, &ids);
     }
-    Ok(commits)
+    let chunk = ids.len().div_ceil(threads);
+    let git_dir = repo.path();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = ids
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let repo = gix::open(git_dir).map_err(GitError::read)?;
+                    decode_all(&repo, part)
+                })
+            })
+            .collect();
+        let mut commits = Vec::with_capacity(ids.len());
+        for worker in workers {
+            let part = worker
+                .join()
+                .map_err(|_| GitError::read("a commit decoder thread panicked"))??;
+            commits.extend(part);
+        }
+        Ok(commits)
+    })
+}
+
+/// Ranges shorter than this are decoded on the calling thread (threads cost more than they save).
+const PARALLEL_FROM: usize = 4096;
+
+/// Reads and decodes `ids`, in order.
+fn decode_all(repo: &gix::Repository, ids: &[ObjectId]) -> Result<Vec<CommitInfo>, GitError> {
+    ids.iter().map(|id| decode(repo, *id)).collect()
+}
+
+/// Reads and decodes one commit.
+fn decode(repo: &gix::Repository, id: ObjectId) -> Result<CommitInfo, GitError> {
+    let object = repo.find_object(id).map_err(GitError::read)?;
+    let commit = object.try_to_commit_ref().map_err(GitError::read)?;
+    let author = commit.author().ok();
+    let trailers = commit
+        .message()
+        .body()
+        .map(|body| {
+            body.trailers()
+                .map(|t| Trailer {
+                    token: t.token.to_str_lossy().into_owned(),
+                    value: t.value.to_str_lossy().trim().to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(CommitInfo {
+        id: id.to_string(),
+        message: commit.message.to_str_lossy().into_owned(),
+        author: author
+            .map(|a| a.name.to_str_lossy().into_owned())
+            .unwrap_or_default(),
+        email: author
+            .map(|a| a.email.to_str_lossy().into_owned())
+            .unwrap_or_default(),
+        time: author
+            .and_then(|a| a.time().ok())
+            .map(|t| t.seconds)
+            .unwrap_or_default(),
+        parents: commit.parents().count(),
+        trailers,
+    })
 }

@@ -7,6 +7,7 @@
 //! Only [`refs`] writes, and only references and tag objects: never the work tree or the index.
 
 pub mod changelog;
+pub mod draft;
 pub mod facts;
 pub mod history;
 pub mod notes;
@@ -14,6 +15,7 @@ pub mod refs;
 pub mod template;
 
 pub use changelog::{Changelog, Entry, Rules, build, markdown, prepend};
+pub use draft::{Draft, draft};
 pub use facts::{ReleaseFacts, derive};
 pub use gix::Repository;
 pub use history::{CommitInfo, History, open, read, read_in};

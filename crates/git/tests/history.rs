@@ -146,3 +146,43 @@ fn a_shallow_clone_reads_what_it_has() {
         Err(err) => assert!(err.to_string().contains("history"), "{err}"),
     }
 }
+
+#[test]
+fn a_long_history_reads_every_commit_in_walk_order() {
+    // Long enough to be decoded on several threads: the chunks must come back in order.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    let mut stream = String::new();
+    for i in 1..=5000 {
+        let message = format!("fix(scores): change {i}\n");
+        stream.push_str(&format!(
+            "commit refs/heads/main\nauthor Dev <dev@mlc.invalid> {} +0000\n\
+             committer Dev <dev@mlc.invalid> {} +0000\ndata {}\n{message}\n",
+            1_700_000_000 + i,
+            1_700_000_000 + i,
+            message.len()
+        ));
+    }
+    let mut import = std::process::Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(d)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    import
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    assert!(import.wait().unwrap().success());
+
+    let history = read(d, Some("main")).unwrap();
+    let expected = git(d, &["rev-list", "main"]);
+    let ids: Vec<&str> = history.commits.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, expected.lines().collect::<Vec<_>>());
+    assert_eq!(history.commits[0].summary(), "fix(scores): change 5000");
+    assert_eq!(history.commits[4999].summary(), "fix(scores): change 1");
+}
