@@ -40,6 +40,7 @@ if [ "$status" -ne 0 ]; then
   # compiler sometimes dies with "AST constructor recursion depth mismatch" (a CPython bug), which
   # says nothing about the API. Anything else fails the build.
   if grep -q "^Failures:" "$work/st.out"; then
+    sed -n '/^=* FAILURES =*$/,/^=* WARNINGS =*$/p' "$work/st.out" | head -150 >&2
     echo "schemathesis found responses that break the OpenAPI document (above)" >&2
     exit 1
   fi

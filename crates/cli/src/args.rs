@@ -92,6 +92,9 @@ pub enum Command {
     /// Bugs against a release: report, resolve.
     #[command(subcommand)]
     Bug(BugCommand),
+    /// Feature flags: create, list, show, advance the rollout, kill and restore, evaluate.
+    #[command(subcommand)]
+    Flag(FlagCommand),
     /// Deployments: start one (as `deploy` does), or record that one completed or failed.
     #[command(subcommand)]
     Deployment(DeploymentCommand),
@@ -397,6 +400,70 @@ pub enum AuditCommand {
     },
     /// Walk the hash chain; exit 1 if it is broken.
     Verify,
+}
+
+/// `greenlight flag ...`
+#[derive(Debug, Subcommand)]
+pub enum FlagCommand {
+    /// Create a flag (boolean unless --variant is given); it starts with nobody in.
+    Create {
+        /// Key (`new-rhythm-game`).
+        key: String,
+        /// What it guards.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A variant `NAME=JSON[:WEIGHT]` (`blue={"color":"blue"}:3`); repeat for several.
+        #[arg(long = "variant")]
+        variants: Vec<String>,
+        /// The variant served outside the rollout and when killed (default `off`).
+        #[arg(long)]
+        off_variant: Option<String>,
+        /// Context attribute users are bucketed by (default `targetingKey`).
+        #[arg(long)]
+        stickiness: Option<String>,
+        /// A stage `SEGMENT:PERCENT` or `PERCENT` for everyone; repeat (default: the policy's).
+        #[arg(long = "stage")]
+        stages: Vec<String>,
+        /// The release whose gradual traffic rollout this is (`1.4.0`).
+        #[arg(long)]
+        release: Option<String>,
+        /// Advance by itself after each dwell time while the release is healthy.
+        #[arg(long)]
+        auto_advance: bool,
+    },
+    /// Every flag with its stage and dwell time left.
+    List,
+    /// One flag, with evaluations per variant.
+    Show {
+        /// Key.
+        key: String,
+    },
+    /// Move the rollout to its next stage (refused before the dwell time has passed).
+    Advance {
+        /// Key.
+        key: String,
+    },
+    /// Pull the kill switch: everyone gets the off variant within a second.
+    Kill {
+        /// Key.
+        key: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Release the kill switch: the current stage is served again.
+    Restore {
+        /// Key.
+        key: String,
+    },
+    /// Evaluate a flag for a context, as the platform would.
+    Evaluate {
+        /// Key.
+        key: String,
+        /// The context as JSON (`{"targetingKey":"student-7","groups":["beta"]}`).
+        #[arg(long, default_value = "{}")]
+        context: String,
+    },
 }
 
 /// `greenlight user ...`

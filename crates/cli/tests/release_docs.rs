@@ -216,3 +216,93 @@ fn content_is_recorded_on_the_release_and_known_issues_reach_the_notes() {
         );
     }
 }
+
+/// Polls `release show` until the record's `included_fixes` has `fixes` entries.
+fn wait_for_fixes(server: &Server, version: &str, fixes: usize) -> serde_json::Value {
+    for _ in 0..100 {
+        let shown = server.cli_json(ADMIN, &["release", "show", version]);
+        if shown["record"]["included_fixes"]
+            .as_array()
+            .is_some_and(|f| f.len() == fixes)
+        {
+            return shown;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the server did not record {fixes} fix(es) on {version}");
+}
+
+#[test]
+fn the_server_records_content_from_its_repository_on_plan_and_on_freeze() {
+    for db in databases() {
+        let repo = product();
+        let d = repo.path();
+        let config = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            config.path(),
+            format!("[git]\nrepository = {:?}\n", d.to_str().unwrap()),
+        )
+        .unwrap();
+        let server = Server::start_with(&db, &["--config", config.path().to_str().unwrap()], &[]);
+        server.set_clock("2026-11-24T18:00:00Z");
+        let erin = server.add_user("erin", "engineering_lead");
+        assert_ok(&server.cli(&erin, &["release", "plan", "--version", "1.4.0"]));
+
+        // On plan: main since v1.3.0.
+        let planned = wait_for_fixes(&server, "1.4.0", 1);
+        let record = &planned["record"];
+        assert_eq!(record["included_fixes"], serde_json::json!(["#57"]));
+        assert_eq!(record["migration_required"], true);
+        assert!(
+            record["changelog"]
+                .as_str()
+                .unwrap()
+                .starts_with("## [1.4.0]\n"),
+            "{record}"
+        );
+        let events = server.cli_json(ADMIN, &["events", "--release", "1.4.0"]);
+        let recorded = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"] == "release_content_recorded")
+            .unwrap_or_else(|| panic!("{events}"));
+        assert_eq!(recorded["actor"], "greenlight", "{recorded}");
+
+        // On freeze: the release branch, with a fix made on it after the plan.
+        assert_ok(&offline(d, &["git", "release-branch", "1.4.0"]));
+        git(d, &["checkout", "-q", "release/v1.4.0"]);
+        commit_files(
+            d,
+            "fix(lessons): metronome drifts (#61)",
+            &[("src/lessons/metronome.rs", "fn tick() {}\n")],
+        );
+        git(d, &["checkout", "-q", "main"]);
+        assert_ok(&server.cli(&erin, &["release", "freeze", "1.4.0"]));
+        let frozen = wait_for_fixes(&server, "1.4.0", 2);
+        assert_eq!(
+            frozen["record"]["included_fixes"],
+            serde_json::json!(["#61", "#57"]),
+            "by scope: lessons, scores"
+        );
+    }
+}
+
+#[test]
+fn a_server_whose_repository_cannot_be_read_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("greenlight.toml");
+    std::fs::write(&config, "[git]\nrepository = \"/nonexistent/mlc\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_greenlight"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", dir.path().join("g.db").display()))
+        .env_remove("GREENLIGHT_CONFIG")
+        .output()
+        .unwrap();
+    assert_ne!(code(&out), 0);
+    let err = stderr(&out);
+    assert!(err.contains("git.repository"), "{err}");
+    assert!(err.contains("/nonexistent/mlc"), "{err}");
+}

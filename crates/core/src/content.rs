@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GitPolicy {
+    /// A local clone the server reads when a release is planned or frozen, to record its
+    /// changelog and facts by itself; empty: the server reads no repository (`release content`
+    /// records them from a checkout).
+    pub repository: String,
     /// Release tags: a git wildmatch pattern (`v*`). A tag must also hold a version.
     pub tag_pattern: String,
     /// Tags that match `tag_pattern` but are never release boundaries (release candidates).
@@ -30,6 +34,7 @@ impl Default for GitPolicy {
             paths: paths.iter().map(|p| p.to_string()).collect(),
         };
         GitPolicy {
+            repository: String::new(),
             tag_pattern: "v*".into(),
             skip_tags: vec!["*-rc.*".into()],
             main_branch: "main".into(),

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod content;
 pub mod decide;
 pub mod event;
+pub mod flags;
 pub mod gates;
 pub mod health;
 pub mod hotfix;

@@ -4,6 +4,7 @@
 //! it (missing keys keep their defaults), rejects unknown keys, and reports every semantic problem
 //! with its TOML path, not only the first.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -903,15 +904,61 @@ pub struct FeatureFlagPolicy {
     pub min_stage_minutes: u32,
     /// Segments enabled first, in order, before the percentage rollout to everyone.
     pub segment_order: Vec<String>,
+    /// Segments by name: rules on evaluation-context attributes.
+    pub segments: BTreeMap<String, crate::flags::Segment>,
 }
 
 impl Default for FeatureFlagPolicy {
     fn default() -> Self {
+        let group = |description: &str, group: &str| crate::flags::Segment {
+            description: description.into(),
+            rules: vec![crate::flags::Condition {
+                attribute: "groups".into(),
+                operator: crate::flags::Operator::In,
+                values: vec![group.into()],
+            }],
+        };
         FeatureFlagPolicy {
             stages: vec![10, 25, 50, 100],
             min_stage_minutes: 15,
             segment_order: vec!["internal_users".into(), "beta_testers".into()],
+            segments: BTreeMap::from([
+                (
+                    "internal_users".into(),
+                    group("MLC staff (context groups has \"internal\")", "internal"),
+                ),
+                (
+                    "beta_testers".into(),
+                    group("Opted-in beta testers (groups has \"beta\")", "beta"),
+                ),
+            ]),
         }
+    }
+}
+
+impl FeatureFlagPolicy {
+    /// Problems with the segments, as (TOML path, message).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (i, name) in self.segment_order.iter().enumerate() {
+            if !self.segments.contains_key(name) {
+                out.push((
+                    format!("feature_flags.segment_order[{i}]"),
+                    format!("segment {name:?} is not defined under [feature_flags.segments]"),
+                ));
+            }
+        }
+        for (name, segment) in &self.segments {
+            for (i, rule) in segment.rules.iter().enumerate() {
+                if let Some(problem) = rule.problem() {
+                    out.push((
+                        format!("feature_flags.segments.{name}.rules[{i}].values"),
+                        problem,
+                    ));
+                }
+            }
+        }
+        out
     }
 }
 
@@ -1133,6 +1180,7 @@ impl Policy {
             self.runbooks.problems(),
             self.health.problems(),
             crate::content::problems(&self.git, &self.changelog, &self.notes),
+            self.feature_flags.problems(),
         ];
         for (path, message) in sections.into_iter().flatten() {
             out.push(path, message);

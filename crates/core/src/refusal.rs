@@ -47,6 +47,10 @@ pub enum Rule {
     Cadence,
     /// A high-risk action (a database rollback) needs explicit confirmation.
     Confirmation,
+    /// Feature Flag Rules: each rollout stage is watched for a minimum time before the next.
+    FlagDwell,
+    /// Feature Flag Rules: a killed flag does not advance until restored.
+    FlagRollout,
 }
 
 impl Rule {
@@ -71,6 +75,8 @@ impl Rule {
             Rule::Input => "input",
             Rule::Cadence => "cadence",
             Rule::Confirmation => "confirmation",
+            Rule::FlagDwell => "flag_dwell",
+            Rule::FlagRollout => "flag_rollout",
         }
     }
 }

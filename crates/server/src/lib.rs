@@ -7,6 +7,8 @@
 pub mod api;
 pub mod auth;
 pub mod clock;
+mod content;
+pub mod flags;
 pub mod health;
 pub mod metrics;
 pub mod problem;
@@ -72,6 +74,11 @@ pub enum ServeError {
     /// The bootstrap token is unusable.
     #[error("{0}")]
     Bootstrap(String),
+    /// The policy's `[git] repository` is not a repository the server can read.
+    #[error(
+        "policy git.repository: {0}; set it to a local clone, or to \"\" to record content with `greenlight release content`"
+    )]
+    Repository(String),
 }
 
 /// Builds the application (routes and layers) over `state`.
@@ -88,6 +95,7 @@ pub fn app(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(TraceLayer::new_for_http())
+        .merge(api::evaluation_routes().layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
         .with_state(state)
 }
 
@@ -105,6 +113,7 @@ pub fn state(store: Store, policy: Policy, test_clock: bool) -> AppState {
         clock,
         test_clock,
         metrics: Arc::new(Metrics::default()),
+        flags: Arc::default(),
         live: tokio::sync::broadcast::channel(256).0,
     }
 }
@@ -163,6 +172,7 @@ impl Server {
     pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
         // Webhook steps and Prometheus queries speak TLS through rustls with ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        content::check_repository(&config.policy).map_err(ServeError::Repository)?;
         let store = Store::open(&config.database_url).await?;
         let state = state(store, config.policy, config.test_clock);
         let bootstrap_token = bootstrap(&state, config.bootstrap_token).await?;
@@ -194,10 +204,16 @@ impl Server {
     ) -> Result<(), ServeError> {
         let store = self.state.store.clone();
         let monitor = health::monitor::spawn(self.state.clone());
+        let segments = &self.state.policy.feature_flags.segments;
+        if let Err(err) = self.state.flags.refresh(&store, segments).await {
+            tracing::warn!(error = %err, "flags not loaded at start; retrying every second");
+        }
+        let flags = flags::spawn_refresher(self.state.clone());
         axum::serve(self.listener, app(self.state))
             .with_graceful_shutdown(shutdown)
             .await?;
         monitor.abort();
+        flags.abort();
         store.close().await;
         Ok(())
     }

@@ -21,6 +21,8 @@ pub struct AppState {
     pub test_clock: Option<Arc<TestClock>>,
     /// Greenlight's own metrics.
     pub metrics: Arc<Metrics>,
+    /// Feature flags: the snapshot evaluation serves and its counters.
+    pub flags: Arc<crate::flags::Flags>,
     /// Runbook steps as they start, for the release streams of this instance.
     pub live: tokio::sync::broadcast::Sender<crate::api::stream::StepStarted>,
 }

@@ -134,12 +134,20 @@ async fn env(stage: Stage) -> Env {
 async fn prepare(app: &Router, stage: Stage) {
     let lead = Caller::Role(Role::EngineeringLead).token();
     let qa = Caller::Role(Role::QaLead).token();
-    let mut steps = vec![(
-        Stage::Planned,
-        lead.clone(),
-        "/api/v1/releases".to_string(),
-        json!({"release_type": "standard", "version": "1.4.0"}),
-    )];
+    let mut steps = vec![
+        (
+            Stage::Planned,
+            lead.clone(),
+            "/api/v1/releases".to_string(),
+            json!({"release_type": "standard", "version": "1.4.0"}),
+        ),
+        (
+            Stage::Planned,
+            lead.clone(),
+            "/api/v1/flags".to_string(),
+            json!({"key": "rhythm"}),
+        ),
+    ];
     steps.push((
         Stage::Frozen,
         lead.clone(),
@@ -327,6 +335,30 @@ fn cases() -> Vec<Case> {
             Stage::Planned,
             CommunicateMaintenance,
             |_| json!({"communication_type": "email", "audience": "internal", "subject": "s", "message": "m"}),
+        ),
+        case(
+            "/api/v1/flags",
+            Stage::Planned,
+            ManageFeatureFlags,
+            |_| json!({"key": "other"}),
+        ),
+        case(
+            "/api/v1/flags/rhythm/advance",
+            Stage::Planned,
+            ManageFeatureFlags,
+            |_| json!({}),
+        ),
+        case(
+            "/api/v1/flags/rhythm/kill",
+            Stage::Planned,
+            KillFeatureFlag,
+            |_| json!({"reason": "scores lost"}),
+        ),
+        case(
+            "/api/v1/flags/rhythm/restore",
+            Stage::Planned,
+            KillFeatureFlag,
+            |_| json!({}),
         ),
         Case {
             path: "/api/v1/releases/1.4.0/approvals",

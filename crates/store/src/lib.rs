@@ -13,6 +13,7 @@
 mod audit;
 mod db;
 mod events;
+mod flags;
 mod metrics;
 mod outbox;
 mod releases;
@@ -28,6 +29,7 @@ use sqlx::migrate::Migrator;
 
 pub use audit::{AuditEntry, AuditFilter, AuditVerification};
 pub use events::{EventFilter, StoredEvent};
+pub use flags::{FLAGS_CHANNEL, FlagListener, StoredFlag};
 pub use metrics::MetricBucket;
 pub use outbox::{OutboxDraft, OutboxMessage, OutboxStatus};
 pub use releases::{HistoryEntry, ReleaseFilter, StoredRelease};
@@ -120,6 +122,8 @@ struct Inner {
     writer: AnyPool,
     /// Reads go here. For PostgreSQL the same pool as `writer`.
     reader: AnyPool,
+    /// The URL, on PostgreSQL, for connections of their own (`LISTEN`).
+    postgres_url: Option<String>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -167,6 +171,7 @@ impl Store {
                 backend: Backend::Sqlite,
                 writer,
                 reader,
+                postgres_url: None,
             }),
         })
     }
@@ -183,6 +188,7 @@ impl Store {
                 backend: Backend::Postgres,
                 writer: pool.clone(),
                 reader: pool,
+                postgres_url: Some(url.to_string()),
             }),
         })
     }

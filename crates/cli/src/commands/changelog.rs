@@ -4,9 +4,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use greenlight_core::content::ReleaseContent;
 use greenlight_git::notes::KnownIssue;
-use greenlight_git::{Changelog, History, ReleaseFacts, Rules, template};
+use greenlight_git::{Draft, GitError, template};
 use serde_json::{Value, json};
 
 use super::{Env, done};
@@ -15,25 +14,15 @@ use crate::client::Api;
 use crate::exit::usage;
 use crate::output::print_json;
 
-/// A range of history read and turned into a changelog and facts.
-struct Drafted {
-    history: History,
-    log: Changelog,
-    facts: ReleaseFacts,
-}
-
-fn draft(env: &Env, repo: &Path, range: Option<&str>) -> anyhow::Result<Drafted> {
+/// Reads a range of the repository at `repo` and drafts its changelog and facts.
+fn draft(env: &Env, repo: &Path, range: Option<&str>) -> anyhow::Result<Draft> {
     let git = greenlight_git::open(repo).map_err(|e| usage(e.to_string()))?;
-    let history =
-        greenlight_git::read_in(&git, range, &env.policy.git).map_err(|e| usage(e.to_string()))?;
-    let rules = Rules::new(&env.policy.changelog).map_err(|e| usage(e.to_string()))?;
-    let log = greenlight_git::build(&history.commits, &rules);
-    let facts = greenlight_git::derive(&git, &history, &log, &env.policy.git)?;
-    Ok(Drafted {
-        history,
-        log,
-        facts,
-    })
+    greenlight_git::draft(&git, range, &env.policy.git, &env.policy.changelog).map_err(
+        |e| match e {
+            GitError::Read(_) | GitError::Write(_) => anyhow::Error::new(e),
+            other => usage(other.to_string()),
+        },
+    )
 }
 
 fn read_template(file: &Path) -> anyhow::Result<String> {
@@ -181,26 +170,7 @@ pub fn record_content(
     history: &HistoryArgs,
 ) -> anyhow::Result<ExitCode> {
     let drafted = draft(env, &history.repo, history.range.as_deref())?;
-    let short = |id: &str| id.get(..7).unwrap_or(id).to_string();
-    let from = drafted
-        .history
-        .from
-        .clone()
-        .unwrap_or_else(|| "the first commit".into());
-    let content = ReleaseContent {
-        changelog: greenlight_git::markdown(&target.release, None, &drafted.log),
-        included_features: drafted.facts.included_features.clone(),
-        included_fixes: drafted.facts.included_fixes.clone(),
-        breaking_changes: drafted.facts.breaking_changes,
-        migration_required: drafted.facts.migration_required,
-        risk_notes: drafted
-            .facts
-            .risk_notes
-            .iter()
-            .map(|r| r.note.clone())
-            .collect(),
-        source: format!("{from}..{}", short(&drafted.history.to_id)),
-    };
+    let content = drafted.content(&target.release);
     let path = format!("/releases/{}/content", target.release);
     let release: Value = api.post(&path, &content, target.revision)?;
     if env.json {

@@ -4,6 +4,7 @@ mod accounts;
 mod calendar;
 mod changelog;
 mod evidence;
+mod flags;
 mod git;
 mod health;
 mod hotfix;
@@ -73,6 +74,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::GoNoGo(args)) => remote::go_no_go(&env, &api()?, args),
         Some(Command::Checklist(args)) => remote::checklist(&env, &api()?, args),
         Some(Command::Bug(cmd)) => remote::bug(&env, &api()?, cmd),
+        Some(Command::Flag(cmd)) => flags::run(&env, &api()?, cmd),
         Some(Command::Deployment(cmd)) => runs::deployment(&env, &api()?, cmd),
         Some(Command::Events(args)) => remote::events(&env, &api()?, args),
         Some(Command::Audit(cmd)) => remote::audit(&env, &api()?, cmd),

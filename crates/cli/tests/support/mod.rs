@@ -68,6 +68,21 @@ impl Db {
         })
     }
 
+    /// Runs `sql` on the PostgreSQL server as its admin, with `{db}` replaced by this
+    /// database's name (to cut it off and let it back in); panics on SQLite.
+    pub fn pg_admin(&self, sql: &str) {
+        let (admin, name) = self.pg.as_ref().expect("a PostgreSQL database");
+        let sql = sql.replace("{db}", name);
+        block_on(async {
+            let mut conn = sqlx::PgConnection::connect(admin).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+                .map(|_| ())
+        })
+        .unwrap();
+    }
+
     /// Where servers on this database write their logs.
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("server.log")

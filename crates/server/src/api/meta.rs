@@ -192,7 +192,13 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     if let Ok(counts) = state.store.release_counts().await {
         state.metrics.set_release_counts(&counts);
     }
-    let mut response = state.metrics.render().into_response();
+    let mut text = state.metrics.render();
+    let flags = state.flags.render_metrics();
+    match text.rfind("# EOF") {
+        Some(at) => text.insert_str(at, &flags),
+        None => text.push_str(&flags),
+    }
+    let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),

@@ -105,6 +105,14 @@ pub fn routes() -> Router<AppState> {
         .route("/permissions", get(meta::permissions))
         .route("/window", get(meta::window))
         .route("/calendar", get(meta::calendar))
+        .route(
+            "/flags",
+            get(crate::flags::api::list).post(crate::flags::api::create),
+        )
+        .route("/flags/{key}", get(crate::flags::api::show))
+        .route("/flags/{key}/advance", post(crate::flags::api::advance))
+        .route("/flags/{key}/kill", post(crate::flags::api::kill))
+        .route("/flags/{key}/restore", post(crate::flags::api::restore))
         .route("/openapi.json", get(meta::openapi))
         .route("/_test/clock", put(meta::set_clock));
     Router::new()
@@ -131,6 +139,16 @@ pub fn bulk_routes() -> Router<AppState> {
         )
 }
 
+/// Flag evaluation (OFREP and Greenlight's own): the hot path, merged outside the request
+/// metrics and trace layers.
+pub fn evaluation_routes() -> Router<AppState> {
+    use crate::flags::evaluate;
+    Router::new()
+        .route("/ofrep/v1/evaluate/flags", post(evaluate::bulk))
+        .route("/ofrep/v1/evaluate/flags/{key}", post(evaluate::single))
+        .route("/api/v1/flags/evaluate", post(evaluate::own))
+}
+
 /// The OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
@@ -153,7 +171,9 @@ pub fn bulk_routes() -> Router<AppState> {
         admin::update_user, admin::tokens, admin::create_token, admin::revoke_token,
         meta::policy, meta::permissions, meta::window, meta::calendar,
         meta::healthz, meta::readyz,
-        crate::health::ingest::ingest, crate::health::view::health, evidence::upload
+        crate::health::ingest::ingest, crate::health::view::health, evidence::upload,
+        crate::flags::api::list, crate::flags::api::create, crate::flags::api::show,
+        crate::flags::api::advance, crate::flags::api::kill, crate::flags::api::restore
     ),
     components(schemas(crate::problem::Problem, meta::CalendarFormat)),
     modifiers(&Security, &ProblemResponses),
@@ -163,6 +183,7 @@ pub fn bulk_routes() -> Router<AppState> {
         (name = "accounts", description = "Users, roles and API tokens"),
         (name = "policy", description = "The policy, permissions, windows and calendar"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "flags", description = "Feature flags: staged rollouts and the kill switch (evaluation: OFREP at /ofrep/v1)"),
         (name = "monitoring", description = "Release health: samples in, metrics and trigger verdicts out")
     )
 )]
@@ -373,6 +394,10 @@ pub(crate) async fn execute(
     for attempt in 0..attempts {
         match execute_once(state, auth, key, if_match.0, action, &command).await {
             Err(ApiError::Stale(message)) => last = Some(message),
+            Ok(released) if matches!(command, Command::Freeze) => {
+                crate::content::record_in_background(state, key.to_string());
+                return Ok(released);
+            }
             other => return other,
         }
         // Back off a little more each time so racing writers spread out.

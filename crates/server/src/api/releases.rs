@@ -127,6 +127,7 @@ pub async fn plan_release(
         .create_release(&release, &events, &change)
         .await?;
     tracing::info!(release = %release.record.version, actor = %auth.actor.id, "release planned");
+    crate::content::record_in_background(&state, release.record.version.to_string());
     Ok(Released::new(StatusCode::CREATED, &stored, &state))
 }
 
