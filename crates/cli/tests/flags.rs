@@ -1,10 +1,13 @@
 //! Feature flags as people and the platform use them, against real `greenlight serve`
 //! processes: the staged rollout with its dwell time and segment order, the kill switch and its
-//! roles, OFREP single and bulk evaluation with ETags, per-variant metrics; two instances on one
+//! roles, the kill under concurrent evaluation (nothing after it returns serves the rollout),
+//! OFREP single and bulk evaluation with ETags, per-variant metrics; two instances on one
 //! PostgreSQL seeing a change and a kill within a second; evaluation through a database outage.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -242,6 +245,140 @@ fn ofrep_bulk_evaluation_etags_and_errors() {
         .unwrap();
     assert_eq!(own["flags"]["theme"]["variant"], "blue");
     assert_eq!(own["flags"]["nope"]["error"], "FLAG_NOT_FOUND");
+}
+
+/// One evaluation seen by a client racing the kill switch.
+struct Seen {
+    started: Instant,
+    finished: Instant,
+    status: u16,
+    value: Value,
+    reason: Value,
+}
+
+/// Evaluates `new-rhythm-game` in a loop (single and bulk in turn) until `stop`.
+fn evaluate_until(server: &Server, stop: &AtomicBool, done: &AtomicUsize) -> Vec<Seen> {
+    let client = http();
+    let mut seen = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let bulk = seen.len() % 2 == 1;
+        let path = if bulk {
+            "flags"
+        } else {
+            "flags/new-rhythm-game"
+        };
+        let started = Instant::now();
+        let response = client
+            .post(format!("{}/ofrep/v1/evaluate/{path}", server.url))
+            .json(&json!({ "context": STUDENT() }))
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().unwrap_or(Value::Null);
+        let finished = Instant::now();
+        let result = if bulk {
+            body["flags"]
+                .as_array()
+                .and_then(|flags| flags.iter().find(|f| f["key"] == "new-rhythm-game"))
+                .cloned()
+                .unwrap_or(Value::Null)
+        } else {
+            body
+        };
+        seen.push(Seen {
+            started,
+            finished,
+            status,
+            value: result["value"].clone(),
+            reason: result["reason"].clone(),
+        });
+        done.fetch_add(1, Ordering::Relaxed);
+    }
+    seen
+}
+
+#[test]
+fn the_kill_switch_under_concurrent_evaluation() {
+    for db in databases() {
+        let server = Server::start(&db);
+        let erin = server.add_user("erin", "engineering_lead");
+        let flag = |args: &[&str]| assert_ok(&server.cli(&erin, &[&["flag"], args].concat()));
+        flag(&["create", "new-rhythm-game", "--stage", "100"]);
+        flag(&["advance", "new-rhythm-game"]);
+
+        let stop = AtomicBool::new(false);
+        let done = AtomicUsize::new(0);
+        let all = Mutex::new(Vec::new());
+        let (kill_sent, kill_returned) = std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    let seen = evaluate_until(&server, &stop, &done);
+                    all.lock().unwrap().extend(seen);
+                });
+            }
+            let wait_for = |n: usize| {
+                within(Duration::from_secs(20), "evaluations", || {
+                    done.load(Ordering::Relaxed) >= n
+                })
+            };
+            wait_for(400);
+            let kill_sent = Instant::now();
+            let kill = http()
+                .post(format!("{}/api/v1/flags/new-rhythm-game/kill", server.url))
+                .bearer_auth(&erin)
+                .json(&json!({"reason": "scores not saved"}))
+                .send()
+                .unwrap();
+            let kill_returned = Instant::now();
+            assert_eq!(kill.status().as_u16(), 200, "{}", kill.text().unwrap());
+            let after = done.load(Ordering::Relaxed);
+            wait_for(after + 400);
+            stop.store(true, Ordering::Relaxed);
+            (kill_sent, kill_returned)
+        });
+
+        let all = all.into_inner().unwrap();
+        let failed: Vec<u16> = all.iter().map(|s| s.status).filter(|&s| s != 200).collect();
+        assert!(
+            failed.is_empty(),
+            "{} evaluations failed: {failed:?}",
+            failed.len()
+        );
+        let before: Vec<&Seen> = all.iter().filter(|s| s.finished < kill_sent).collect();
+        let after: Vec<&Seen> = all.iter().filter(|s| s.started > kill_returned).collect();
+        assert!(
+            before.len() >= 100 && after.len() >= 100,
+            "{} before, {} after",
+            before.len(),
+            after.len()
+        );
+        for seen in &before {
+            assert_eq!(
+                (&seen.value, &seen.reason),
+                (&json!(true), &json!("STATIC")),
+                "before the kill"
+            );
+        }
+        let served_after: Vec<(&Value, &Value)> = after
+            .iter()
+            .map(|s| (&s.value, &s.reason))
+            .filter(|&(value, reason)| value != &json!(false) || reason != &json!("DISABLED"))
+            .collect();
+        assert!(
+            served_after.is_empty(),
+            "{} of {} evaluations started after the kill returned still served the rollout: {:?}",
+            served_after.len(),
+            after.len(),
+            &served_after[..served_after.len().min(5)]
+        );
+        eprintln!(
+            "{}: {} evaluations, {} before the kill, {} after it returned, all off",
+            db.name,
+            all.len(),
+            before.len(),
+            after.len()
+        );
+    }
 }
 
 /// Polls until `check` holds, returning how long it took; panics after `limit`.

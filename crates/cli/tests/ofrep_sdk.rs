@@ -16,7 +16,9 @@ fn e2e_dir() -> PathBuf {
 
 /// True when the SDKs are installed; panics when they must be and are not.
 fn sdks_installed() -> bool {
-    let installed = e2e_dir().join("node_modules/@openfeature/ofrep-provider").is_dir();
+    let installed = e2e_dir()
+        .join("node_modules/@openfeature/ofrep-provider")
+        .is_dir();
     let required = std::env::var("GREENLIGHT_REQUIRE_NODE").is_ok_and(|v| v == "1");
     assert!(
         installed || !required,
@@ -54,7 +56,12 @@ fn openfeature_sdks_evaluate_flags_over_ofrep() {
     flag(&["advance", "theme"]);
     flag(&["create", "retired-game", "--stage", "100"]);
     flag(&["advance", "retired-game"]);
-    flag(&["kill", "retired-game", "--reason", "replaced by new-rhythm-game"]);
+    flag(&[
+        "kill",
+        "retired-game",
+        "--reason",
+        "replaced by new-rhythm-game",
+    ]);
 
     let out = Command::new("node")
         .args(["--test", "--test-reporter=spec", "ofrep.test.mjs"])

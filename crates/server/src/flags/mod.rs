@@ -99,21 +99,25 @@ impl Flags {
         if version == self.snapshot.load().version && version != 0 {
             return Ok(false);
         }
-        self.install(version, &flags, segments);
-        Ok(true)
+        Ok(self.install(version, &flags, segments))
     }
 
-    /// Builds and swaps in the snapshot of `flags` at `version`.
+    /// Builds and swaps in the snapshot of `flags` at `version`, unless a newer one is already
+    /// in: a change's own refresh and the refresher may read concurrently, and the slower one
+    /// must not bring back what a kill switched off. `false` when `version` was older.
     pub fn install(
         &self,
         version: i64,
         flags: &[StoredFlag],
         segments: &std::collections::BTreeMap<String, Segment>,
-    ) {
+    ) -> bool {
         let mut counters = self
             .counters
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if version < self.snapshot.load().version {
+            return false;
+        }
         let served = flags
             .iter()
             .map(|stored| {
@@ -135,6 +139,7 @@ impl Flags {
             version,
             flags: served,
         }));
+        true
     }
 
     /// Evaluation counts as OpenMetrics lines (`greenlight_flag_evaluations_total`).
@@ -211,4 +216,50 @@ pub fn spawn_refresher(state: crate::state::AppState) -> tokio::task::JoinHandle
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use greenlight_core::flags::{FlagEvent, FlagSpec, create};
+    use greenlight_core::roles::{Actor, Role};
+
+    use super::*;
+
+    fn stored(key: &str) -> StoredFlag {
+        let spec = FlagSpec {
+            key: key.into(),
+            description: String::new(),
+            variants: vec![],
+            off_variant: None,
+            stickiness: None,
+            plan: None,
+            release: None,
+            auto_advance: false,
+        };
+        let actor = Actor::user("erin", [Role::EngineeringLead]);
+        let now = "2026-11-24T18:00:00Z".parse().unwrap();
+        let event = create(&spec, None, &Default::default(), &actor, now).unwrap();
+        let FlagEvent::FlagCreated { flag, .. } = event else {
+            panic!("not a creation")
+        };
+        StoredFlag {
+            flag: *flag,
+            revision: 1,
+        }
+    }
+
+    #[test]
+    fn a_slower_reload_of_an_older_version_does_not_replace_a_newer_snapshot() {
+        let flags = Flags::default();
+        let segments = Default::default();
+        assert!(flags.install(2, &[stored("after-the-kill")], &segments));
+        assert!(!flags.install(1, &[stored("before-the-kill")], &segments));
+        let snapshot = flags.snapshot();
+        assert_eq!(snapshot.version, 2);
+        assert!(snapshot.flags.contains_key("after-the-kill"));
+        assert!(!snapshot.flags.contains_key("before-the-kill"));
+        assert!(flags.install(3, &[stored("later")], &segments));
+    }
 }
