@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Flag evaluation over HTTP with wrk on loopback, side by side in one run: Greenlight's OFREP
 # endpoint, Unleash Edge (offline mode, the same flag: a 50% gradual rollout) and a minimal axum
-# handler returning a constant (the ceiling on this machine); then in-process evaluation.
-# Usage: bash bench/flags.sh [SECONDS] [CONNECTIONS]. Needs wrk and unleash-edge
+# handler returning a constant (the ceiling on this machine). First at saturation (throughput),
+# then at the same paced load for all three (latency below saturation); then in-process
+# evaluation (criterion).
+# Usage: bash bench/flags.sh [SECONDS] [CONNECTIONS] [PACE_MS]. Needs wrk and unleash-edge
 # (`apt-get install wrk`, `cargo install unleash-edge`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 connections="${2:-32}"
+pace_ms="${3:-4}"
 port=18090
 db=gl_bench_flags_unused
 source bench/lib.sh
@@ -16,14 +19,14 @@ command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; ex
 command -v unleash-edge >/dev/null || { echo "unleash-edge not found: cargo install unleash-edge" >&2; exit 1; }
 cargo build --release --quiet -p greenlight
 cargo build --release --quiet -p greenlight-server --example constant
-cargo build --release --quiet -p greenlight-core --example flag_eval
 
-measure() { # name url script
+measure() { # name url script tag
   wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$3" "$2" >"$work/wrk.txt"
-  local rps p99
+  local rps p50 p99
   rps=$(awk '/Requests\/sec/ { print $2 }' "$work/wrk.txt")
+  p50=$(awk '$1 == "50%" { print $2 }' "$work/wrk.txt")
   p99=$(awk '$1 == "99%" { print $2 }' "$work/wrk.txt")
-  printf '%-40s %12s %10s\n' "$1" "$rps" "$p99"
+  printf '%-40s %12s %10s %10s\n' "$1" "$rps" "$p50" "$p99"
   echo "$rps" >"$work/$4.rps"
 }
 
@@ -48,11 +51,21 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-printf '%-40s %12s %10s\n' "wrk -t2 -c$connections -d${seconds}s (loopback)" "requests/s" "p99"
-measure "constant axum handler (ceiling)" "http://127.0.0.1:$const_port/ofrep/v1/evaluate/flags/new-rhythm-game" bench/ofrep.lua constant
-measure "greenlight OFREP single evaluation" "$GREENLIGHT_SERVER/ofrep/v1/evaluate/flags/new-rhythm-game" bench/ofrep.lua greenlight
 edge_version=$(cargo install --list | awk '/^unleash-edge/ { print $2 }' | tr -d 'v:')
-measure "unleash-edge $edge_version frontend API" "http://127.0.0.1:$edge_port" bench/edge.lua edge
+each() {
+  measure "constant axum handler (ceiling)" "http://127.0.0.1:$const_port/ofrep/v1/evaluate/flags/new-rhythm-game" bench/ofrep.lua constant
+  measure "greenlight OFREP single evaluation" "$GREENLIGHT_SERVER/ofrep/v1/evaluate/flags/new-rhythm-game" bench/ofrep.lua greenlight
+  measure "unleash-edge $edge_version frontend API" "http://127.0.0.1:$edge_port" bench/edge.lua edge
+}
+
+printf '%-40s %12s %10s %10s\n' "wrk -t2 -c$connections -d${seconds}s (loopback)" "requests/s" "p50" "p99"
+each
 awk -v g="$(cat "$work/greenlight.rps")" -v e="$(cat "$work/edge.rps")" -v c="$(cat "$work/constant.rps")" \
   'BEGIN { printf "greenlight: %.2fx unleash-edge, %.0f%% of the constant handler\n", g / e, 100 * g / c }'
-target/release/examples/flag_eval
+
+echo
+printf '%-40s %12s %10s %10s\n' "paced: each connection every ${pace_ms} ms" "requests/s" "p50" "p99"
+WRK_PACE_MS="$pace_ms" each
+
+echo
+cargo bench --quiet -p greenlight-core --bench flag_eval -- --noplot 2>/dev/null | grep -E "^flag_eval|time:"
