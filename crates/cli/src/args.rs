@@ -98,6 +98,9 @@ pub enum Command {
     /// Deployments: start one (as `deploy` does), or record that one completed or failed.
     #[command(subcommand)]
     Deployment(DeploymentCommand),
+    /// Communications Greenlight sends: list them (pending, delivered, dead letters), retry.
+    #[command(subcommand)]
+    Comms(CommsCommand),
     /// The event log (the spec's telemetry events).
     Events(EventsArgs),
     /// The audit trail: list entries, verify the hash chain.
@@ -463,6 +466,25 @@ pub enum FlagCommand {
         /// The context as JSON (`{"targetingKey":"student-7","groups":["beta"]}`).
         #[arg(long, default_value = "{}")]
         context: String,
+    },
+}
+
+/// `greenlight comms ...`
+#[derive(Debug, Subcommand)]
+pub enum CommsCommand {
+    /// Notifications in the outbox, newest first.
+    List {
+        /// Only `pending`, `delivered` or `dead`.
+        #[arg(long)]
+        status: Option<String>,
+        /// Most shown.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Send a dead letter again (after fixing what made it fail).
+    Retry {
+        /// Message ID, from `greenlight comms list --status dead`.
+        id: String,
     },
 }
 

@@ -10,14 +10,14 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use greenlight_core::gates::GatePhase;
 use serde_json::Value;
-use support::{ADMIN, Db, Server, assert_ok, assert_refused, code, record_gates, stderr, stdout};
+use support::{
+    ADMIN, Db, Server, Webhook, assert_ok, assert_refused, code, record_gates, stderr, stdout,
+};
 
 const POLICY: &str = r#"
 [runbooks]
@@ -497,53 +497,4 @@ fn database_rollback(server: &Server, team: &Team, dir: &Path) {
     );
     assert_eq!(confirmations.as_array().unwrap().len(), 2);
     assert_eq!(confirmations[1]["body"]["confirmed_by"], "erin");
-}
-
-/// A webhook receiver on loopback that answers 200 and keeps each request's body.
-struct Webhook {
-    url: String,
-    bodies: Arc<Mutex<Vec<String>>>,
-}
-
-impl Webhook {
-    fn listen() -> Webhook {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hooks/cdn", listener.local_addr().unwrap());
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let kept = bodies.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(mut conn) = conn else { continue };
-                let body = read_request_body(&mut conn);
-                kept.lock().unwrap().push(body);
-                let _ = conn.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                );
-            }
-        });
-        Webhook { url, bodies }
-    }
-
-    fn bodies(&self) -> Vec<String> {
-        self.bodies.lock().unwrap().clone()
-    }
-}
-
-/// The body of one HTTP/1.1 request (by its Content-Length).
-fn read_request_body(conn: &mut std::net::TcpStream) -> String {
-    let mut reader = BufReader::new(conn);
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        let lower = line.to_ascii_lowercase();
-        if let Some(value) = lower.strip_prefix("content-length:") {
-            length = value.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0u8; length];
-    let _ = reader.read_exact(&mut body);
-    String::from_utf8_lossy(&body).into_owned()
 }

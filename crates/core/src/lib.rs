@@ -6,6 +6,7 @@
 //! decisions out.
 
 pub mod calendar;
+pub mod comms;
 pub mod content;
 pub mod decide;
 pub mod event;

@@ -210,6 +210,8 @@ pub struct Policy {
     pub changelog: crate::content::ChangelogPolicy,
     /// Release notes by audience.
     pub notes: crate::content::NotesPolicy,
+    /// `[communications]`: who is told what, through which channel.
+    pub communications: crate::comms::CommunicationsPolicy,
     /// Resolved time zone (from `timezone`).
     #[serde(skip)]
     tz: TimeZone,
@@ -1079,6 +1081,7 @@ impl Default for Policy {
             git: crate::content::GitPolicy::default(),
             changelog: crate::content::ChangelogPolicy::default(),
             notes: crate::content::NotesPolicy::default(),
+            communications: crate::comms::CommunicationsPolicy::default(),
             tz: TimeZone::get("America/Los_Angeles").unwrap_or(TimeZone::UTC),
             calendar_blackouts: Vec::new(),
         }
@@ -1181,6 +1184,7 @@ impl Policy {
             self.health.problems(),
             crate::content::problems(&self.git, &self.changelog, &self.notes),
             self.feature_flags.problems(),
+            self.communications.problems(),
         ];
         for (path, message) in sections.into_iter().flatten() {
             out.push(path, message);

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod clock;
+pub mod comms;
 mod content;
 pub mod flags;
 pub mod health;
@@ -79,6 +80,9 @@ pub enum ServeError {
         "policy git.repository: {0}; set it to a local clone, or to \"\" to record content with `greenlight release content`"
     )]
     Repository(String),
+    /// A communications channel or template is unusable.
+    #[error("{0}")]
+    Communications(String),
 }
 
 /// Builds the application (routes and layers) over `state`.
@@ -96,6 +100,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .merge(api::evaluation_routes().layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
+        .merge(comms::public::routes())
         .with_state(state)
 }
 
@@ -115,6 +120,7 @@ pub fn state(store: Store, policy: Policy, test_clock: bool) -> AppState {
         metrics: Arc::new(Metrics::default()),
         flags: Arc::default(),
         live: tokio::sync::broadcast::channel(256).0,
+        channels: Arc::default(),
     }
 }
 
@@ -173,8 +179,12 @@ impl Server {
         // Webhook steps and Prometheus queries speak TLS through rustls with ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
         content::check_repository(&config.policy).map_err(ServeError::Repository)?;
+        comms::check_templates(&config.policy).map_err(ServeError::Communications)?;
+        let channels = comms::channels::Channels::from_policy(&config.policy.communications)
+            .map_err(|e| ServeError::Communications(e.to_string()))?;
         let store = Store::open(&config.database_url).await?;
-        let state = state(store, config.policy, config.test_clock);
+        let mut state = state(store, config.policy, config.test_clock);
+        state.channels = Arc::new(channels);
         let bootstrap_token = bootstrap(&state, config.bootstrap_token).await?;
         runner::interrupt_stale_runs(&state)
             .await
@@ -209,11 +219,13 @@ impl Server {
             tracing::warn!(error = %err, "flags not loaded at start; retrying every second");
         }
         let flags = flags::spawn_refresher(self.state.clone());
+        let comms = comms::spawn_worker(self.state.clone());
         axum::serve(self.listener, app(self.state))
             .with_graceful_shutdown(shutdown)
             .await?;
         monitor.abort();
         flags.abort();
+        comms.abort();
         store.close().await;
         Ok(())
     }

@@ -25,4 +25,6 @@ pub struct AppState {
     pub flags: Arc<crate::flags::Flags>,
     /// Runbook steps as they start, for the release streams of this instance.
     pub live: tokio::sync::broadcast::Sender<crate::api::stream::StepStarted>,
+    /// Outbound communication channels (SMTP, chat webhooks), secrets resolved at start.
+    pub channels: Arc<crate::comms::channels::Channels>,
 }

@@ -11,6 +11,7 @@
 //! events move a version into an environment (for the deployment history).
 
 mod audit;
+mod comms;
 mod db;
 mod events;
 mod flags;

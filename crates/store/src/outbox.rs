@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
-use crate::db::{from_json, micros, timestamp, to_json, unique_to_conflict};
+use crate::db::{from_json, micros, timestamp, to_json};
 use crate::{Change, Store, StoreError};
 
 /// A message to write with a change.
@@ -83,6 +83,8 @@ pub struct OutboxMessage {
     pub done_at: Option<Timestamp>,
 }
 
+/// Inserts `draft` unless a message with its idempotency key exists: enqueuing is idempotent,
+/// so replaying the change that owes a message never fails the change or sends it twice.
 pub(crate) async fn insert(
     tx: &mut Transaction<'static, Any>,
     draft: &OutboxDraft,
@@ -90,7 +92,7 @@ pub(crate) async fn insert(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO outbox (id, topic, release_id, idempotency_key, payload, status, attempts, available_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(draft.id.to_string())
     .bind(&draft.topic)
@@ -100,12 +102,7 @@ pub(crate) async fn insert(
     .bind(micros(draft.available_at))
     .bind(micros(now))
     .execute(&mut **tx)
-    .await
-    .map_err(|e| {
-        unique_to_conflict(e, || {
-            format!("outbox message `{}` already exists", draft.idempotency_key)
-        })
-    })?;
+    .await?;
     Ok(())
 }
 
@@ -179,6 +176,17 @@ impl Store {
         .execute(self.writer())
         .await?;
         Ok(())
+    }
+
+    /// One message by ID.
+    pub async fn outbox_message(&self, id: Uuid) -> Result<Option<OutboxMessage>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, topic, release_id, idempotency_key, payload, status, attempts, available_at, created_at, last_error, done_at FROM outbox WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(self.reader())
+        .await?;
+        row.as_ref().map(message_from_row).transpose()
     }
 
     /// Messages, newest first, optionally of one status.

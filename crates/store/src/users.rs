@@ -207,6 +207,18 @@ impl Store {
         change: &Change,
     ) -> Result<(), StoreError> {
         let mut write = self.begin_write().await?;
+        let value = self.insert_communication(&mut write, communication).await?;
+        let subject = format!("release:{}", communication.release_id);
+        self.finish_write(write, change, &subject, None, Some(value))
+            .await
+    }
+
+    /// Inserts `communication` in `write`; its JSON, for the audit entry.
+    pub(crate) async fn insert_communication(
+        &self,
+        write: &mut crate::db::Write,
+        communication: &ReleaseCommunication,
+    ) -> Result<serde_json::Value, StoreError> {
         let body = to_json(communication, "communication")?;
         let value: serde_json::Value = from_json(&body, "communication")?;
         sqlx::query(
@@ -222,9 +234,7 @@ impl Store {
         .execute(&mut *write.tx)
         .await
         .map_err(|e| unique_to_conflict(e, || "communication already recorded".to_string()))?;
-        let subject = format!("release:{}", communication.release_id);
-        self.finish_write(write, change, &subject, None, Some(value))
-            .await
+        Ok(value)
     }
 
     /// The communications of a release, oldest first.

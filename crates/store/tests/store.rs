@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{TestDb, at, lead, planned};
-use greenlight_core::release::Environment;
+use greenlight_core::release::{Audience, CommunicationType, Environment, ReleaseCommunication};
 use greenlight_core::{Command, Context, Policy, Role};
 use greenlight_store::{
     AuditFilter, Change, EventFilter, MetricBucket, OutboxDraft, OutboxStatus, ReleaseFilter,
@@ -455,6 +455,61 @@ async fn outbox_messages_commit_with_their_change_and_are_claimed_once(db: &Test
     let dead = db.store.outbox(Some(OutboxStatus::Dead), 10).await.unwrap();
     assert_eq!(dead[0].last_error.as_deref(), Some("smtp down"));
     assert_eq!(dead[0].attempts, 2);
+
+    // The same key again: no second message, and the change still commits.
+    let mut again_change = change("communication.enqueue");
+    again_change.outbox = plan.outbox.clone();
+    again_change.outbox[0].id = Uuid::new_v4();
+    db.store.enqueue(&again_change).await.unwrap();
+    assert_eq!(db.store.outbox(None, 10).await.unwrap().len(), 1);
+
+    // A dead letter goes back by hand; delivery and its record commit together, once.
+    let retry = change("communication.retry");
+    db.store.retry_outbox(dead[0].id, &retry).await.unwrap();
+    let err = db.store.retry_outbox(dead[0].id, &retry).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+    let claimed = db
+        .store
+        .claim_outbox("notification.", later, lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed[0].attempts, 1, "a retried letter starts over");
+    let communication = ReleaseCommunication {
+        communication_id: Uuid::new_v4(),
+        release_id: release.record.release_id,
+        communication_type: CommunicationType::StatusPage,
+        audience: Audience::AllUsers,
+        subject: "Scheduled maintenance".into(),
+        message: "<b>1.4.0</b>".into(),
+        sent_at: later,
+        sent_by: "greenlight".into(),
+        created_at: later,
+    };
+    let deliver = change("communication.deliver");
+    db.store
+        .deliver_communication(claimed[0].id, &communication, &deliver)
+        .await
+        .unwrap();
+    let twice = db
+        .store
+        .deliver_communication(claimed[0].id, &communication, &deliver)
+        .await
+        .unwrap_err();
+    assert!(matches!(twice, StoreError::Conflict(_)), "{twice}");
+    let published = db
+        .store
+        .published(&[CommunicationType::StatusPage], 10)
+        .await
+        .unwrap();
+    assert_eq!(published, vec![communication]);
+    assert!(
+        db.store
+            .published(&[CommunicationType::InApp], 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(db.store.verify_audit().await.unwrap().valid);
 }
 
 /// Regression: a change timed with nanoseconds (as the system clock gives) used to hash a time

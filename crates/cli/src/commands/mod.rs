@@ -3,6 +3,7 @@
 mod accounts;
 mod calendar;
 mod changelog;
+mod comms;
 mod evidence;
 mod flags;
 mod git;
@@ -76,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Bug(cmd)) => remote::bug(&env, &api()?, cmd),
         Some(Command::Flag(cmd)) => flags::run(&env, &api()?, cmd),
         Some(Command::Deployment(cmd)) => runs::deployment(&env, &api()?, cmd),
+        Some(Command::Comms(cmd)) => comms::run(&env, &api()?, cmd),
         Some(Command::Events(args)) => remote::events(&env, &api()?, args),
         Some(Command::Audit(cmd)) => remote::audit(&env, &api()?, cmd),
         Some(Command::User(cmd)) => accounts::user(&api()?, env.json, cmd),

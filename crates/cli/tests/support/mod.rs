@@ -4,9 +4,12 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use greenlight_core::Policy;
@@ -300,4 +303,69 @@ pub fn stdout(out: &Output) -> String {
 
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A webhook receiver on loopback that keeps each request's body and answers with the status
+/// set by [`Webhook::answer`] (200 at first), to play a receiver that is up or down.
+pub struct Webhook {
+    pub url: String,
+    bodies: Arc<Mutex<Vec<String>>>,
+    status: Arc<AtomicU16>,
+}
+
+impl Webhook {
+    pub fn listen() -> Webhook {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hooks/cdn", listener.local_addr().unwrap());
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(AtomicU16::new(200));
+        let (kept, answer) = (bodies.clone(), status.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let body = read_request_body(&mut conn);
+                let code = answer.load(Ordering::SeqCst);
+                if code == 200 {
+                    kept.lock().unwrap().push(body);
+                }
+                let reply = format!(
+                    "HTTP/1.1 {code} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                );
+                let _ = conn.write_all(reply.as_bytes());
+            }
+        });
+        Webhook {
+            url,
+            bodies,
+            status,
+        }
+    }
+
+    /// Answers `code` from now on (a body is kept only when it is 200).
+    pub fn answer(&self, code: u16) {
+        self.status.store(code, Ordering::SeqCst);
+    }
+
+    pub fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+/// The body of one HTTP/1.1 request (by its Content-Length).
+fn read_request_body(conn: &mut std::net::TcpStream) -> String {
+    let mut reader = BufReader::new(conn);
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(value) = lower.strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; length];
+    let _ = reader.read_exact(&mut body);
+    String::from_utf8_lossy(&body).into_owned()
 }

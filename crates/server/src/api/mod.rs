@@ -113,6 +113,8 @@ pub fn routes() -> Router<AppState> {
         .route("/flags/{key}/advance", post(crate::flags::api::advance))
         .route("/flags/{key}/kill", post(crate::flags::api::kill))
         .route("/flags/{key}/restore", post(crate::flags::api::restore))
+        .route("/comms", get(crate::comms::api::list))
+        .route("/comms/{id}/retry", post(crate::comms::api::retry))
         .route("/openapi.json", get(meta::openapi))
         .route("/_test/clock", put(meta::set_clock));
     Router::new()
@@ -173,7 +175,8 @@ pub fn evaluation_routes() -> Router<AppState> {
         meta::healthz, meta::readyz,
         crate::health::ingest::ingest, crate::health::view::health, evidence::upload,
         crate::flags::api::list, crate::flags::api::create, crate::flags::api::show,
-        crate::flags::api::advance, crate::flags::api::kill, crate::flags::api::restore
+        crate::flags::api::advance, crate::flags::api::kill, crate::flags::api::restore,
+        crate::comms::api::list, crate::comms::api::retry
     ),
     components(schemas(crate::problem::Problem, meta::CalendarFormat)),
     modifiers(&Security, &ProblemResponses),
@@ -184,6 +187,7 @@ pub fn evaluation_routes() -> Router<AppState> {
         (name = "policy", description = "The policy, permissions, windows and calendar"),
         (name = "health", description = "Liveness and readiness"),
         (name = "flags", description = "Feature flags: staged rollouts and the kill switch (evaluation: OFREP at /ofrep/v1)"),
+        (name = "communications", description = "Notifications Greenlight sends: the outbox, dead letters and their retry (public status page: /status, feeds: /feed)"),
         (name = "monitoring", description = "Release health: samples in, metrics and trigger verdicts out")
     )
 )]
@@ -448,7 +452,8 @@ pub(crate) async fn decide_and_commit(
     for event in &events {
         release.apply(event);
     }
-    let change = Change::new(now, actor.id.clone(), action);
+    let mut change = Change::new(now, actor.id.clone(), action);
+    change.outbox = crate::comms::outbox_for(&stored.release, &events, &state.policy);
     let saved = state
         .store
         .commit_release(&release, stored.revision, &events, &change)

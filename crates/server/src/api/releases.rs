@@ -121,7 +121,8 @@ pub async fn plan_release(
     let events = plan(&command, &ctx)?;
     let release = Release::replay(&events)
         .ok_or_else(|| ApiError::Internal("planning yielded no release".into()))?;
-    let change = Change::new(now, auth.actor.id.clone(), "release.plan");
+    let mut change = Change::new(now, auth.actor.id.clone(), "release.plan");
+    change.outbox = crate::comms::outbox_for(&release, &events, &state.policy);
     let stored = state
         .store
         .create_release(&release, &events, &change)

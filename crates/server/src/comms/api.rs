@@ -1,0 +1,145 @@
+//! `/api/v1/comms`: the communications outbox as people see it (pending, delivered, dead
+//! letters with their last error) and the retry of a dead letter once its cause is fixed.
+
+// utoipa's `params(SomeQuery)` expands to a path the lint calls redundant.
+#![allow(unused_qualifications)]
+
+use axum::Json;
+use axum::extract::State;
+use greenlight_core::roles::Action;
+use greenlight_store::{Change, OutboxMessage, OutboxStatus, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::api::{Path, Query};
+use crate::auth::Auth;
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+/// One communication in the outbox.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommsMessage {
+    /// Outbox message ID (for `retry`).
+    pub id: Uuid,
+    /// Channel: `email`, `slack`, `status_page` or `in_app`.
+    pub channel: String,
+    /// What it says (template name: `rollback_completed`).
+    pub notice: String,
+    /// Who it is for.
+    pub audience: String,
+    /// The release it is about.
+    pub release_id: Option<Uuid>,
+    /// `pending`, `delivered` or `dead`.
+    #[schema(value_type = String)]
+    pub status: OutboxStatus,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Due (or next attempt) at.
+    #[schema(value_type = String)]
+    pub available_at: jiff::Timestamp,
+    /// The last failure, or why it was not sent.
+    pub last_error: Option<String>,
+    /// When it was delivered or given up.
+    #[schema(value_type = Option<String>)]
+    pub done_at: Option<jiff::Timestamp>,
+}
+
+impl From<OutboxMessage> for CommsMessage {
+    fn from(m: OutboxMessage) -> Self {
+        let text = |key: &str| m.payload[key].as_str().unwrap_or_default().to_string();
+        CommsMessage {
+            channel: m.topic.trim_start_matches(super::TOPIC).to_string(),
+            notice: text("template"),
+            audience: text("audience"),
+            id: m.id,
+            release_id: m.release_id,
+            status: m.status,
+            attempts: m.attempts,
+            available_at: m.available_at,
+            last_error: m.last_error,
+            done_at: m.done_at,
+        }
+    }
+}
+
+/// Filter of the list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CommsQuery {
+    /// `pending`, `delivered` or `dead`; all when absent.
+    pub status: Option<String>,
+    /// Most messages returned (default 100).
+    pub limit: Option<i64>,
+}
+
+/// Communications in the outbox, newest first.
+#[utoipa::path(get, path = "/api/v1/comms", tag = "communications", params(CommsQuery),
+    responses((status = 200, body = [CommsMessage]), (status = 400, body = Problem),
+        (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Query(query): Query<CommsQuery>,
+) -> ApiResult<Json<Vec<CommsMessage>>> {
+    let status = match query.status.as_deref() {
+        None | Some("") => None,
+        Some("pending") => Some(OutboxStatus::Pending),
+        Some("delivered") => Some(OutboxStatus::Delivered),
+        Some("dead") => Some(OutboxStatus::Dead),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "status `{other}` is not one of pending, delivered, dead"
+            )));
+        }
+    };
+    let limit = query.limit.unwrap_or(100);
+    // The outbox holds hooks' messages too; keep asking until enough communications are found.
+    let messages = state.store.outbox(status, 5000).await?;
+    Ok(Json(
+        messages
+            .into_iter()
+            .filter(|m| m.topic.starts_with(super::TOPIC))
+            .take(usize::try_from(limit.clamp(1, 5000)).unwrap_or(100))
+            .map(CommsMessage::from)
+            .collect(),
+    ))
+}
+
+/// Puts a dead letter back in the queue, due at once (after its cause is fixed).
+#[utoipa::path(post, path = "/api/v1/comms/{id}/retry", tag = "communications",
+    params(("id" = String, Path, description = "Outbox message ID")),
+    responses((status = 200, body = CommsMessage), (status = 400, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "the message is not a dead letter", body = Problem)),
+    security(("bearer" = [])))]
+pub async fn retry(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CommsMessage>> {
+    auth.actor.require(Action::CommunicateMaintenance)?;
+    let id = Uuid::parse_str(&id)
+        .map_err(|_| ApiError::BadRequest(format!("`{id}` is not a message ID (a UUID)")))?;
+    let missing = || ApiError::NotFound(format!("no communication {id} in the outbox"));
+    let message = state.store.outbox_message(id).await?.ok_or_else(missing)?;
+    if !message.topic.starts_with(super::TOPIC) {
+        return Err(missing());
+    }
+    let change = Change::new(
+        state.clock.now(),
+        auth.actor.id.clone(),
+        "communication.retry",
+    );
+    state
+        .store
+        .retry_outbox(id, &change)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(why) => ApiError::Conflict(why),
+            other => other.into(),
+        })?;
+    let message = state.store.outbox_message(id).await?.ok_or_else(missing)?;
+    Ok(Json(message.into()))
+}
