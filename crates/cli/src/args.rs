@@ -486,6 +486,30 @@ pub enum CommsCommand {
         /// Message ID, from `greenlight comms list --status dead`.
         id: String,
     },
+    /// Email recipients per audience: list, add, remove.
+    #[command(subcommand)]
+    Recipients(RecipientsCommand),
+}
+
+/// `greenlight comms recipients ...`
+#[derive(Debug, Subcommand)]
+pub enum RecipientsCommand {
+    /// Every recipient: the policy's and those added here.
+    List,
+    /// Add an address to an audience (internal, subscribers, all_users, beta_testers).
+    Add {
+        /// The audience.
+        audience: String,
+        /// The address.
+        address: String,
+    },
+    /// Remove an address added with `add`.
+    Remove {
+        /// The audience.
+        audience: String,
+        /// The address.
+        address: String,
+    },
 }
 
 /// `greenlight user ...`

@@ -82,6 +82,18 @@ impl Api {
         self.send(request)
     }
 
+    /// DELETEs the resource at `segments` under `/api/v1`, each segment percent-encoded (an
+    /// email address may hold characters a path cannot).
+    pub fn delete(&self, segments: &[&str]) -> anyhow::Result<()> {
+        let mut url = reqwest::Url::parse(&self.base)
+            .map_err(|e| anyhow::anyhow!("server URL {}: {e}", self.base))?;
+        url.path_segments_mut()
+            .map_err(|()| anyhow::anyhow!("server URL {} cannot have a path", self.base))?
+            .extend(segments);
+        let request = self.authed(self.http.delete(url))?;
+        self.send::<Value>(request).map(drop)
+    }
+
     /// POSTs raw bytes (a file) with query pairs, based on `revision` when given.
     pub fn post_bytes<T: DeserializeOwned>(
         &self,

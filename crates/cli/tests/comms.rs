@@ -45,7 +45,6 @@ from = "Greenlight <greenlight@mlc.test>"
 
 [communications.recipients]
 internal = ["eng@mlc.test"]
-subscribers = ["admins@school.test"]
 beta_testers = ["beta@mlc.test"]
 
 [[communications.chat]]
@@ -226,6 +225,52 @@ fn schedule(db: &Db) {
         ADMIN,
         &["environments", "baseline", "--env", "production", "1.3.0"],
     ));
+
+    // School admins subscribe through the API (the policy lists the internal team).
+    let subscribe = |token: &str, address: &str| {
+        server.cli(
+            token,
+            &["comms", "recipients", "add", "subscribers", address],
+        )
+    };
+    support::assert_refused(&subscribe(&quinn, "admins@school.test"), "permission");
+    let bad = subscribe(&erin, "not an address");
+    assert_ne!(support::code(&bad), 0);
+    assert!(
+        support::stderr(&bad).contains("is not an email address"),
+        "{}",
+        support::stderr(&bad)
+    );
+    assert_ok(&subscribe(&erin, "Old Admin <old@school.test>"));
+    assert_ok(&subscribe(&erin, "admins@school.test"));
+    assert_ne!(
+        support::code(&subscribe(&erin, "admins@school.test")),
+        0,
+        "already there"
+    );
+    let remove = [
+        "comms",
+        "recipients",
+        "remove",
+        "subscribers",
+        "Old Admin <old@school.test>",
+    ];
+    assert_ok(&server.cli(&erin, &remove));
+    assert_ne!(
+        support::code(&server.cli(&erin, &remove)),
+        0,
+        "gone already"
+    );
+    let listed = stdout(&server.cli(&erin, &["comms", "recipients", "list"]));
+    assert!(
+        listed.contains("admins@school.test") && listed.contains("api"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("eng@mlc.test") && listed.contains("policy"),
+        "{listed}"
+    );
+    assert!(!listed.contains("old@school.test"), "{listed}");
 
     // Code freeze: internal email, beta testers' preview, internal chat for system admins.
     server.set_clock("2026-11-10T18:00:00Z");

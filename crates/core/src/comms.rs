@@ -35,7 +35,8 @@ pub struct CommunicationsPolicy {
     pub email: EmailChannel,
     /// Chat incoming webhooks (Slack or Teams), each for one or more audiences.
     pub chat: Vec<ChatWebhook>,
-    /// Email recipients per audience (`internal = ["eng@mlc.example"]`).
+    /// Email recipients per audience (`internal = ["eng@mlc.example"]`), besides those added
+    /// through the API (`greenlight comms recipients add`).
     pub recipients: BTreeMap<AudienceName, Vec<String>>,
     /// Template overrides by name (`[communications.templates.rollback_completed]`).
     pub templates: BTreeMap<String, TemplateOverride>,
@@ -307,7 +308,7 @@ pub struct Notice {
 }
 
 /// The notices `events` (just decided for `before`) call for, limited to channels that can
-/// reach their audience under `policy`: email needs a relay and recipients, chat a webhook.
+/// reach their audience under `policy`: email needs a relay, chat a webhook for the audience.
 pub fn notices(before: &Release, events: &[Event], policy: &CommunicationsPolicy) -> Vec<Notice> {
     let release_type = before.record.release_type;
     let mut out = Vec::new();
@@ -458,13 +459,9 @@ pub fn still_due(release: &Release, notice: &Notice) -> bool {
 fn reachable(notice: &Notice, policy: &CommunicationsPolicy) -> bool {
     let audience = AudienceName::from(notice.audience);
     match notice.channel {
-        CommunicationType::Email => {
-            !policy.email.host.is_empty()
-                && policy
-                    .recipients
-                    .get(&audience)
-                    .is_some_and(|r| !r.is_empty())
-        }
+        // Recipients may be added through the API until the message is due, so they are
+        // looked up at delivery; an audience with none then is noted, not failed.
+        CommunicationType::Email => !policy.email.host.is_empty(),
         CommunicationType::Slack => policy.chat.iter().any(|c| c.audiences.contains(&audience)),
         CommunicationType::StatusPage | CommunicationType::InApp => true,
     }

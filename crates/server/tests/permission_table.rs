@@ -337,6 +337,18 @@ fn cases() -> Vec<Case> {
             |_| json!({"communication_type": "email", "audience": "internal", "subject": "s", "message": "m"}),
         ),
         case(
+            "/api/v1/comms/recipients",
+            Stage::Planned,
+            CommunicateMaintenance,
+            |_| json!({"audience": "subscribers", "address": "admins@school.test"}),
+        ),
+        case(
+            "/api/v1/comms/00000000-0000-0000-0000-000000000000/retry",
+            Stage::Planned,
+            CommunicateMaintenance,
+            |_| json!({}),
+        ),
+        case(
             "/api/v1/flags",
             Stage::Planned,
             ManageFeatureFlags,
@@ -454,6 +466,8 @@ async fn reads_need_a_token_and_are_open_to_every_role() {
         "/api/v1/permissions",
         "/api/v1/window",
         "/api/v1/calendar",
+        "/api/v1/comms",
+        "/api/v1/comms/recipients",
     ];
     for path in reads {
         let (status, _) = call(&current.app, Method::GET, path, None, None).await;

@@ -29,6 +29,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 
 pub use audit::{AuditEntry, AuditFilter, AuditVerification};
+pub use comms::Recipient;
 pub use events::{EventFilter, StoredEvent};
 pub use flags::{FLAGS_CHANNEL, FlagListener, StoredFlag};
 pub use metrics::MetricBucket;

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::{Env, done};
-use crate::args::CommsCommand;
+use crate::args::{CommsCommand, RecipientsCommand};
 use crate::client::Api;
 use crate::output::{print_json, table};
 
@@ -57,6 +57,7 @@ pub fn run(env: &Env, api: &Api, cmd: CommsCommand) -> anyhow::Result<ExitCode> 
             println!("{out}");
             done()
         }
+        CommsCommand::Recipients(cmd) => recipients(env, api, cmd),
         CommsCommand::Retry { id } => {
             let message: Value = api.post(&format!("/comms/{id}/retry"), &json!({}), None)?;
             if env.json {
@@ -70,6 +71,49 @@ pub fn run(env: &Env, api: &Api, cmd: CommsCommand) -> anyhow::Result<ExitCode> 
                 text(&message["audience"]),
                 text(&message["id"])
             );
+            done()
+        }
+    }
+}
+
+fn recipients(env: &Env, api: &Api, cmd: RecipientsCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        RecipientsCommand::List => {
+            let all: Vec<Value> = api.get("/comms/recipients", &[])?;
+            if env.json {
+                print_json(&all)?;
+                return done();
+            }
+            if all.is_empty() {
+                println!(
+                    "No email recipients. Add one: greenlight comms recipients add subscribers admins@school.example"
+                );
+                return done();
+            }
+            let mut out = table(["audience", "address", "from"]);
+            for r in &all {
+                out.add_row([
+                    text(&r["audience"]),
+                    text(&r["address"]),
+                    text(&r["source"]),
+                ]);
+            }
+            println!("{out}");
+            done()
+        }
+        RecipientsCommand::Add { audience, address } => {
+            let body = json!({ "audience": audience, "address": address });
+            let added: Value = api.post("/comms/recipients", &body, None)?;
+            if env.json {
+                print_json(&added)?;
+                return done();
+            }
+            println!("{address} now receives {audience} email.");
+            done()
+        }
+        RecipientsCommand::Remove { audience, address } => {
+            api.delete(&["comms", "recipients", &audience, &address])?;
+            println!("{address} no longer receives {audience} email.");
             done()
         }
     }

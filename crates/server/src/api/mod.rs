@@ -115,6 +115,14 @@ pub fn routes() -> Router<AppState> {
         .route("/flags/{key}/restore", post(crate::flags::api::restore))
         .route("/comms", get(crate::comms::api::list))
         .route("/comms/{id}/retry", post(crate::comms::api::retry))
+        .route(
+            "/comms/recipients",
+            get(crate::comms::api::recipients).post(crate::comms::api::add_recipient),
+        )
+        .route(
+            "/comms/recipients/{audience}/{address}",
+            axum::routing::delete(crate::comms::api::remove_recipient),
+        )
         .route("/openapi.json", get(meta::openapi))
         .route("/_test/clock", put(meta::set_clock));
     Router::new()
@@ -176,7 +184,8 @@ pub fn evaluation_routes() -> Router<AppState> {
         crate::health::ingest::ingest, crate::health::view::health, evidence::upload,
         crate::flags::api::list, crate::flags::api::create, crate::flags::api::show,
         crate::flags::api::advance, crate::flags::api::kill, crate::flags::api::restore,
-        crate::comms::api::list, crate::comms::api::retry
+        crate::comms::api::list, crate::comms::api::retry, crate::comms::api::recipients,
+        crate::comms::api::add_recipient, crate::comms::api::remove_recipient
     ),
     components(schemas(crate::problem::Problem, meta::CalendarFormat)),
     modifiers(&Security, &ProblemResponses),

@@ -219,13 +219,7 @@ async fn attempt(
     let audience = AudienceName::from(notice.audience);
     let sent = match notice.channel {
         CommunicationType::Email => {
-            let to = state
-                .policy
-                .communications
-                .recipients
-                .get(&audience)
-                .cloned()
-                .unwrap_or_default();
+            let to = recipients(state, audience).await?;
             if to.is_empty() {
                 return Ok(Outcome::Skipped(
                     "no email recipients for the audience".into(),
@@ -250,6 +244,26 @@ async fn attempt(
         }),
         Err(why) => Outcome::Failed(why),
     })
+}
+
+/// The email recipients of `audience`: the policy's, then those added through the API.
+pub async fn recipients(
+    state: &AppState,
+    audience: AudienceName,
+) -> Result<Vec<String>, StoreError> {
+    let mut to = state
+        .policy
+        .communications
+        .recipients
+        .get(&audience)
+        .cloned()
+        .unwrap_or_default();
+    for recipient in state.store.recipients().await? {
+        if recipient.audience == audience && !to.contains(&recipient.address) {
+            to.push(recipient.address);
+        }
+    }
+    Ok(to)
 }
 
 fn environment() -> Environment<'static> {
