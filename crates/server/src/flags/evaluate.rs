@@ -13,8 +13,9 @@ use greenlight_core::flags::{Context, Reason};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Snapshot;
-use crate::state::AppState;
+use std::sync::Arc;
+
+use super::{Flags, Snapshot};
 
 /// An evaluation request: the context (`targetingKey`, `groups`, `email`, ...).
 #[derive(Debug, Default, Deserialize)]
@@ -102,7 +103,7 @@ fn evaluate<'a>(snapshot: &'a Snapshot, key: &'a str, context: &Context) -> Opti
 
 /// `POST /ofrep/v1/evaluate/flags/{key}`: one flag.
 pub async fn single(
-    State(state): State<AppState>,
+    State(flags): State<Arc<Flags>>,
     Path(key): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -110,7 +111,7 @@ pub async fn single(
         Ok(request) => request,
         Err(err) => return invalid(&key, &err),
     };
-    let snapshot = state.flags.snapshot();
+    let snapshot = flags.snapshot();
     let context = request.context.unwrap_or_default();
     match evaluate(&snapshot, &key, &context) {
         Some(evaluated) => json(StatusCode::OK, &evaluated),
@@ -136,12 +137,12 @@ fn etag(snapshot: &Snapshot, body: &[u8]) -> String {
 }
 
 /// `POST /ofrep/v1/evaluate/flags`: every flag, with an ETag.
-pub async fn bulk(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn bulk(State(flags): State<Arc<Flags>>, headers: HeaderMap, body: Bytes) -> Response {
     let request = match parse(&body) {
         Ok(request) => request,
         Err(err) => return invalid("", &err),
     };
-    let snapshot = state.flags.snapshot();
+    let snapshot = flags.snapshot();
     let tag = etag(&snapshot, &body);
     let unchanged = headers
         .get(header::IF_NONE_MATCH)
@@ -166,12 +167,12 @@ pub async fn bulk(State(state): State<AppState>, headers: HeaderMap, body: Bytes
 }
 
 /// `POST /api/v1/flags/evaluate`: the named flags (or all) as `{key: {value, variant, reason}}`.
-pub async fn own(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn own(State(flags): State<Arc<Flags>>, body: Bytes) -> Response {
     let request = match parse(&body) {
         Ok(request) => request,
         Err(err) => return invalid("", &err),
     };
-    let snapshot = state.flags.snapshot();
+    let snapshot = flags.snapshot();
     let context = request.context.unwrap_or_default();
     let keys: Vec<String> = match request.flags {
         Some(keys) => keys,
