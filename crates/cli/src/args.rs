@@ -103,6 +103,8 @@ pub enum Command {
     Comms(CommsCommand),
     /// The event log (the spec's telemetry events).
     Events(EventsArgs),
+    /// Delivery metrics: deployment frequency, lead time, change failure rate, time to restore.
+    Metrics(MetricsArgs),
     /// The audit trail: list entries, verify the hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -367,6 +369,21 @@ pub enum DeploymentCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+/// `greenlight metrics`
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Start of the period: a local date (`2026-11-01`, from midnight) or a time; default: 28
+    /// days before --to.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the period, exclusive: a local date or a time; default: now.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// One CSV row per deployment on stdout, for a spreadsheet.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 /// `greenlight events`

@@ -140,17 +140,27 @@ impl Api {
         format!("{}{path}", self.base)
     }
 
+    /// GET a path whose answer is text (CSV), with query pairs.
+    pub fn get_text(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<String> {
+        let request = self.authed(self.http.get(self.url(path)).query(query))?;
+        self.send_text(request)
+    }
+
     fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> anyhow::Result<T> {
+        let body = self.send_text(request)?;
+        let text = if body.is_empty() { "null" } else { &body };
+        serde_json::from_str(text).map_err(|e| {
+            anyhow::anyhow!("the server's answer is not what this client expects: {e}")
+        })
+    }
+
+    fn send_text(&self, request: RequestBuilder) -> anyhow::Result<String> {
         let response = request.send().map_err(|e| {
             anyhow::anyhow!("cannot reach the Greenlight server at {}: {e}", self.base)
         })?;
         let status = response.status();
         if status.is_success() {
-            let body = response.text()?;
-            let text = if body.is_empty() { "null" } else { &body };
-            return serde_json::from_str(text).map_err(|e| {
-                anyhow::anyhow!("the server's answer is not what this client expects: {e}")
-            });
+            return Ok(response.text()?);
         }
         Err(problem_error(status, response))
     }

@@ -181,6 +181,11 @@ pub struct ReleaseContent {
     /// The history it was drafted from (`v1.3.0..3f2a9c1`).
     #[serde(default)]
     pub source: String,
+    /// When each of its commits was made: the start of the lead time for changes (commit to
+    /// production) in the delivery metrics.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub commit_times: Vec<jiff::Timestamp>,
 }
 
 /// The channels release notes are written for.

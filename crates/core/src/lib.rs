@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod comms;
 pub mod content;
 pub mod decide;
+pub mod delivery;
 pub mod event;
 pub mod flags;
 pub mod gates;

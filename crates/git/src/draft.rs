@@ -67,6 +67,12 @@ impl Draft {
                 .map(|r| r.note.clone())
                 .collect(),
             source: format!("{from}..{}", to.get(..7).unwrap_or(to)),
+            commit_times: self
+                .history
+                .commits
+                .iter()
+                .filter_map(|c| jiff::Timestamp::from_second(c.time).ok())
+                .collect(),
         }
     }
 }

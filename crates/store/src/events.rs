@@ -89,6 +89,20 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// Every release's events before `until`, as core events in log order (flag events, which
+    /// belong to no release, left out): the input of the delivery metrics.
+    pub async fn release_history(&self, until: Timestamp) -> Result<Vec<Event>, StoreError> {
+        let rows =
+            sqlx::query("SELECT body FROM events WHERE release_id <> $1 AND at < $2 ORDER BY seq")
+                .bind(Uuid::nil().to_string())
+                .bind(micros(until))
+                .fetch_all(self.reader())
+                .await?;
+        rows.iter()
+            .map(|row| from_json(&row.try_get::<String, _>(0)?, "event"))
+            .collect()
+    }
+
     /// The whole history of one release, as core events (for replay and reports).
     pub async fn release_events(&self, release_id: Uuid) -> Result<Vec<Event>, StoreError> {
         let rows = sqlx::query("SELECT body FROM events WHERE release_id = $1 ORDER BY seq")

@@ -4,6 +4,7 @@ mod accounts;
 mod calendar;
 mod changelog;
 mod comms;
+mod delivery;
 mod evidence;
 mod flags;
 mod git;
@@ -79,6 +80,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Deployment(cmd)) => runs::deployment(&env, &api()?, cmd),
         Some(Command::Comms(cmd)) => comms::run(&env, &api()?, cmd),
         Some(Command::Events(args)) => remote::events(&env, &api()?, args),
+        Some(Command::Metrics(args)) => delivery::run(&env, &api()?, args),
         Some(Command::Audit(cmd)) => remote::audit(&env, &api()?, cmd),
         Some(Command::User(cmd)) => accounts::user(&api()?, env.json, cmd),
         Some(Command::Token(cmd)) => accounts::token(&api()?, env.json, cmd),

@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/v1`: routes, extractors, and the one path every release command takes.
 
 mod admin;
+mod delivery;
 mod evidence;
 mod log;
 mod meta;
@@ -86,6 +87,7 @@ pub fn routes() -> Router<AppState> {
     let api = Router::new()
         .nest("/releases", releases)
         .route("/events", get(log::events))
+        .route("/delivery-metrics", get(delivery::metrics))
         .route("/audit", get(log::audit))
         .route("/audit/verify", get(log::verify))
         .route("/environments", get(admin::environments))
@@ -176,7 +178,7 @@ pub fn evaluation_routes() -> Router<AppState> {
         releases::fail_deployment, releases::start_rollback, releases::complete_rollback,
         releases::fail_rollback, releases::complete_action_item, releases::runs, stream::stream, releases::events,
         releases::audit, releases::communications, releases::record_communication,
-        log::events, log::audit, log::verify,
+        log::events, log::audit, log::verify, delivery::metrics,
         admin::environments, admin::baseline, admin::me, admin::users, admin::create_user,
         admin::update_user, admin::tokens, admin::create_token, admin::revoke_token,
         meta::policy, meta::permissions, meta::window, meta::calendar,

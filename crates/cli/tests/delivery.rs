@@ -1,0 +1,161 @@
+//! Delivery metrics through the server and `greenlight metrics`: one release walked to
+//! production with recorded commit times and rolled back, then the period's numbers (JSON,
+//! table and CSV) against values worked out by hand. The arithmetic over many releases is in
+//! `greenlight-core`'s `delivery` tests.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use greenlight_core::gates::GatePhase;
+use serde_json::{Value, json};
+
+mod support;
+use support::{Db, Server, assert_ok, code, http, record_gates, stderr, stdout};
+
+const POLICY: &str = r#"
+[runbooks]
+staging = [{ name = "deploy", run = "true" }]
+production = [{ name = "deploy", run = "true" }]
+rollback = [{ name = "instant_rollback", run = "true" }]
+"#;
+
+#[test]
+fn delivery_metrics_of_a_release_deployed_and_rolled_back() {
+    for db in support::databases() {
+        eprintln!("backend: {}", db.name);
+        walk(&db);
+    }
+}
+
+fn walk(db: &Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("greenlight.toml");
+    std::fs::write(&config, POLICY).unwrap();
+    let server = Server::start_with(db, &["--config", config.to_str().unwrap()], &[]);
+    let erin = server.add_user("erin", "engineering_lead");
+    let quinn = server.add_user("quinn", "qa_lead");
+    let pat = server.add_user("pat", "product_owner");
+    let omar = server.add_user("omar", "on_call_engineer");
+    assert_ok(&server.cli(
+        support::ADMIN,
+        &["environments", "baseline", "--env", "production", "1.3.0"],
+    ));
+    let empty = stdout(&server.cli(&erin, &["metrics"]));
+    assert!(
+        empty.contains("No production deployment in this period"),
+        "{empty}"
+    );
+
+    server.set_clock("2026-11-10T18:00:00Z");
+    let plan = [
+        "release",
+        "plan",
+        "--version",
+        "1.4.0",
+        "--date",
+        "2026-11-19T14:00",
+    ];
+    assert_ok(&server.cli(&erin, &plan));
+    assert_ok(&server.cli(&erin, &["release", "freeze", "1.4.0"]));
+    let content = json!({
+        "changelog": "## [1.4.0]\n\n### Added\n\n- rhythm game\n", "included_features": [], "included_fixes": [],
+        "breaking_changes": false, "migration_required": false,
+        "commit_times": ["2026-11-17T22:00:00Z", "2026-11-18T22:00:00Z"],
+    });
+    let recorded = http()
+        .post(server.api("/releases/1.4.0/content"))
+        .bearer_auth(&erin)
+        .json(&content)
+        .send()
+        .unwrap();
+    assert!(
+        recorded.status().is_success(),
+        "{}",
+        recorded.text().unwrap()
+    );
+    record_gates(&server, &quinn, "1.4.0", GatePhase::Planning);
+    server.set_clock("2026-11-17T18:00:00Z");
+    assert_ok(&server.cli(&erin, &["deploy", "1.4.0"]));
+    record_gates(&server, &quinn, "1.4.0", GatePhase::StagingValidation);
+    let team = [
+        (&erin, "engineering_lead"),
+        (&quinn, "qa_lead"),
+        (&pat, "product_owner"),
+    ];
+    for (token, role) in team {
+        assert_ok(&server.cli(token, &["approve", "1.4.0", "--role", role]));
+    }
+    for (token, role) in team {
+        let vote = ["go-no-go", "1.4.0", "--role", role, "--vote", "go"];
+        assert_ok(&server.cli(token, &vote));
+    }
+    server.set_clock("2026-11-19T22:00:00Z");
+    assert_ok(&server.cli(&erin, &["deploy", "1.4.0"]));
+    server.set_clock("2026-11-19T23:00:00Z");
+    assert_ok(&server.cli(&omar, &["rollback", "1.4.0", "--reason", "high_error_rate"]));
+
+    let period = ["metrics", "--from", "2026-11-01", "--to", "2026-12-01"];
+    let m = server.cli_json(&erin, &period);
+    assert_eq!(m["deployments"], 1);
+    assert_eq!(m["deployments_per_week"], 0.23, "1 in 30 days");
+    // Commits 48 h and 24 h before the deployment (give or take the seconds the test takes).
+    let lead = m["lead_time_hours"].as_f64().unwrap();
+    assert!((35.9..=36.1).contains(&lead), "{lead}");
+    assert_eq!(m["lead_time_commits"], 2);
+    assert_eq!(m["change_failure_rate"], 1.0);
+    assert_eq!(m["deployment_rows"][0]["failed_by"], "rollback");
+    let restore = m["time_to_restore_minutes"].as_f64().unwrap();
+    assert!(
+        restore < 1.0,
+        "the rollback runbook is one `true`: {restore}"
+    );
+    assert_eq!(
+        m["on_time_rate"], 1.0,
+        "deployed the day it was planned for"
+    );
+    let gates = m["gates"].as_array().unwrap();
+    assert!(!gates.is_empty() && gates.iter().all(|g| g["failure_rate"] == 0.0));
+
+    let shown = stdout(&server.cli(&erin, &period));
+    assert!(
+        shown.contains("change failure rate") && shown.contains("100%"),
+        "{shown}"
+    );
+    let csv = stdout(&server.cli(&erin, &[&period[..], &["--csv"]].concat()));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[0].starts_with("version,release_type,deployed_at"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].starts_with("1.4.0,standard,2026-11-19T22:00:"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].contains(",true,") && lines[1].contains(",rollback,"),
+        "{csv}"
+    );
+
+    let later = server.cli_json(
+        &erin,
+        &["metrics", "--from", "2026-11-20", "--to", "2026-12-01"],
+    );
+    assert_eq!(later["deployments"], 0);
+    assert_eq!(later["change_failure_rate"], Value::Null);
+    let backwards = server.cli(
+        &erin,
+        &["metrics", "--from", "2026-12-01", "--to", "2026-11-01"],
+    );
+    assert_ne!(code(&backwards), 0);
+    assert!(
+        stderr(&backwards).contains("the period is empty"),
+        "{}",
+        stderr(&backwards)
+    );
+    let bad = http()
+        .get(server.api("/delivery-metrics?format=xml"))
+        .bearer_auth(&erin)
+        .send()
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+}
