@@ -156,6 +156,11 @@ pub enum ReleaseCommand {
         /// Release version (`1.4.0`) or ID.
         release: String,
     },
+    /// The release's whole story in time order, as Markdown (`--json` for data).
+    Report {
+        /// Release version (`1.4.0`) or ID.
+        release: String,
+    },
     /// Code freeze: create the release branch and the first release candidate.
     Freeze(Target),
     /// Cut the next release candidate.

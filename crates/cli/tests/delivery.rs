@@ -1,7 +1,8 @@
-//! Delivery metrics through the server and `greenlight metrics`: one release walked to
-//! production with recorded commit times and rolled back, then the period's numbers (JSON,
-//! table and CSV) against values worked out by hand. The arithmetic over many releases is in
-//! `greenlight-core`'s `delivery` tests.
+//! Delivery metrics and the release report through the server and the CLI: one release walked
+//! to production with recorded commit times and rolled back, the period's numbers (JSON, table
+//! and CSV) against values worked out by hand; then a hotfix, and the rolled-back release's
+//! report read from start to end. The arithmetic over many releases is in `greenlight-core`'s
+//! `delivery` tests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -158,4 +159,70 @@ fn walk(db: &Db) {
         .send()
         .unwrap();
     assert_eq!(bad.status().as_u16(), 400);
+
+    // A hotfix from the version production returned to, then the report of 1.4.0.
+    server.set_clock("2026-11-20T18:00:00Z");
+    let hotfix = [
+        "hotfix",
+        "start",
+        "--from",
+        "1.3.0",
+        "--title",
+        "score sync fix",
+    ];
+    assert_ok(&server.cli(&omar, &hotfix));
+    record_gates(&server, &quinn, "1.3.1", GatePhase::Hotfix);
+    assert_ok(&server.cli(&omar, &["deploy", "1.3.1"]));
+    assert_ok(&server.cli(&erin, &["approve", "1.3.1", "--role", "engineering_lead"]));
+    assert_ok(&server.cli(&quinn, &["approve", "1.3.1", "--role", "qa_lead"]));
+    server.set_clock("2026-11-20T19:00:00Z");
+    assert_ok(&server.cli(&omar, &["deploy", "1.3.1"]));
+
+    let report = stdout(&server.cli(&erin, &["release", "report", "1.4.0"]));
+    assert!(
+        report.starts_with("# Release report: 1.4.0 (standard, rolled_back)"),
+        "{report}"
+    );
+    let story = [
+        "standard release 1.4.0 planned to deploy 2026-11-19T22:00:00Z",
+        "Code freeze: branch release/v1.4.0, candidate 1.4.0-rc.1",
+        "Content recorded: 0 features, 0 fixes",
+        "passed",
+        "Staging deployment completed",
+        "Approved as product_owner",
+        "Go/No-Go vote as product_owner: Go (decision: Go)",
+        "Production deployment started",
+        "production step `deploy` succeeded",
+        "Production deployment completed",
+        "Rollback to 1.3.0 initiated: high_error_rate",
+        "Action items: Create incident report",
+        "rollback step `instant_rollback` succeeded",
+        "Rolled back to 1.3.0",
+        "Hotfix 1.3.1 started",
+        "Hotfix 1.3.1 deployed to production",
+    ];
+    let mut from = 0;
+    for line in story {
+        let found = report[from..].find(line);
+        let Some(offset) = found else {
+            panic!("`{line}` missing or out of order after byte {from}:\n{report}")
+        };
+        from += offset + line.len();
+    }
+    assert!(
+        report.contains("## Follow-up") && report.contains("due Sat"),
+        "{report}"
+    );
+    let data = server.cli_json(&erin, &["release", "report", "1.4.0"]);
+    let sections: Vec<&str> = data["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["section"].as_str().unwrap())
+        .collect();
+    assert_eq!(sections.first(), Some(&"plan"));
+    assert_eq!(sections.last(), Some(&"hotfix"));
+    let after = server.cli_json(&erin, &period);
+    assert_eq!(after["deployments"], 2, "1.4.0 and the hotfix 1.3.1");
+    assert_eq!(after["change_failure_rate"], 0.5);
 }

@@ -187,6 +187,48 @@ pub fn delivery_metrics(
     }
 }
 
+/// A hotfix started while a release was in production.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowingHotfix {
+    /// Its version.
+    pub version: String,
+    /// When it was started.
+    pub started_at: Timestamp,
+    /// When it reached production, if it has.
+    pub deployed_at: Option<Timestamp>,
+}
+
+/// The hotfixes started while `release_id` was the release in production (after any of its
+/// production deployments and before the next release's).
+pub fn hotfixes_following(events: &[Event], release_id: Uuid) -> Vec<FollowingHotfix> {
+    let stories = stories(events);
+    let deployments = production_deployments(&stories);
+    let mut out: Vec<FollowingHotfix> = Vec::new();
+    for (index, (at, id)) in deployments.iter().enumerate() {
+        if *id != release_id {
+            continue;
+        }
+        let next = deployments.get(index + 1).map(|(t, _)| *t);
+        for hotfix in stories
+            .values()
+            .filter(|s| s.release_type == Some(ReleaseType::Hotfix))
+        {
+            let Some(started) = hotfix.planned_at else {
+                continue;
+            };
+            if started >= *at && next.is_none_or(|n| started < n) {
+                out.push(FollowingHotfix {
+                    version: hotfix.version.clone(),
+                    started_at: started,
+                    deployed_at: hotfix.deployed.first().copied(),
+                });
+            }
+        }
+    }
+    out.sort_by_key(|h| h.started_at);
+    out
+}
+
 /// Folds the events into one story per release.
 fn stories(events: &[Event]) -> BTreeMap<Uuid, Story> {
     let mut out: BTreeMap<Uuid, Story> = BTreeMap::new();

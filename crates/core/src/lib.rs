@@ -19,6 +19,7 @@ pub mod ics;
 pub mod policy;
 pub mod refusal;
 pub mod release;
+pub mod report;
 pub mod roles;
 pub mod rollback;
 pub mod runbook;

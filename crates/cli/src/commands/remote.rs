@@ -74,6 +74,16 @@ pub fn release(env: &Env, api: &Api, cmd: ReleaseCommand) -> anyhow::Result<Exit
             show(env, &view);
             done()
         }
+        ReleaseCommand::Report { release } => {
+            if env.json {
+                let report: Value = api.get(&path(&release, "/report"), &[])?;
+                print_json(&report)?;
+                return done();
+            }
+            let query = [("format", "markdown".to_string())];
+            print!("{}", api.get_text(&path(&release, "/report"), &query)?);
+            done()
+        }
         ReleaseCommand::Content { target, history } => {
             super::changelog::record_content(env, api, &target, &history)
         }

@@ -6,6 +6,7 @@ mod evidence;
 mod log;
 mod meta;
 mod releases;
+mod report;
 pub mod stream;
 pub mod views;
 
@@ -79,6 +80,7 @@ pub fn routes() -> Router<AppState> {
         .route("/{key}/stream", get(stream::stream))
         .route("/{key}/health", get(crate::health::view::health))
         .route("/{key}/events", get(releases::events))
+        .route("/{key}/report", get(report::release_report))
         .route("/{key}/audit", get(releases::audit))
         .route(
             "/{key}/communications",
@@ -178,6 +180,7 @@ pub fn evaluation_routes() -> Router<AppState> {
         releases::fail_deployment, releases::start_rollback, releases::complete_rollback,
         releases::fail_rollback, releases::complete_action_item, releases::runs, stream::stream, releases::events,
         releases::audit, releases::communications, releases::record_communication,
+        report::release_report,
         log::events, log::audit, log::verify, delivery::metrics,
         admin::environments, admin::baseline, admin::me, admin::users, admin::create_user,
         admin::update_user, admin::tokens, admin::create_token, admin::revoke_token,
