@@ -207,6 +207,21 @@ pub enum ReleaseCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Record the retrospective (scheduled when the production deployment completed).
+    Retrospective {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// What was said.
+        #[arg(long)]
+        notes: String,
+        /// An action item `TITLE;OWNER;DUE` (DUE a local date or time); repeat for several.
+        #[arg(long = "item")]
+        items: Vec<String>,
+        /// A policy or checklist change it led to; repeat for several.
+        #[arg(long = "output")]
+        outputs: Vec<String>,
+    },
 }
 
 /// `greenlight release plan`

@@ -178,6 +178,47 @@ fn walk(db: &Db) {
     server.set_clock("2026-11-20T19:00:00Z");
     assert_ok(&server.cli(&omar, &["deploy", "1.3.1"]));
 
+    // Phase 4: the retrospective was set for Monday 23 November, 10:00; it is held and recorded.
+    let shown = stdout(&server.cli(&erin, &["release", "show", "1.4.0"]));
+    assert!(
+        shown.contains("Retrospective: Mon 2026-11-23 10:00 PST (not recorded yet)"),
+        "{shown}"
+    );
+    server.set_clock("2026-11-23T19:00:00Z");
+    let retro = [
+        "release",
+        "retrospective",
+        "1.4.0",
+        "--notes",
+        "error rate alert fired late",
+        "--item",
+        "Alert on score-sync lag;omar;2026-11-25",
+        "--output",
+        "policy: rollback error rate 3% -> 2%",
+    ];
+    let bad = server.cli(
+        &erin,
+        &[
+            "release",
+            "retrospective",
+            "1.4.0",
+            "--notes",
+            "x",
+            "--item",
+            "no owner",
+        ],
+    );
+    assert_eq!(code(&bad), 2, "{}", stderr(&bad));
+    assert_ok(&server.cli(&quinn, &retro));
+    server.set_clock("2026-11-26T19:00:00Z");
+    let shown = stdout(&server.cli(&erin, &["release", "show", "1.4.0"]));
+    assert!(
+        shown.contains(
+            "Action retro_1: Alert on score-sync lag (omar) due Wed 2026-11-25 00:00 PST — OVERDUE"
+        ),
+        "{shown}"
+    );
+
     let report = stdout(&server.cli(&erin, &["release", "report", "1.4.0"]));
     assert!(
         report.starts_with("# Release report: 1.4.0 (standard, rolled_back)"),
@@ -200,6 +241,7 @@ fn walk(db: &Db) {
         "Rolled back to 1.3.0",
         "Hotfix 1.3.1 started",
         "Hotfix 1.3.1 deployed to production",
+        "Retrospective: error rate alert fired late (led to: policy: rollback error rate 3% -> 2%)",
     ];
     let mut from = 0;
     for line in story {
@@ -209,10 +251,14 @@ fn walk(db: &Db) {
         };
         from += offset + line.len();
     }
-    assert!(
-        report.contains("## Follow-up") && report.contains("due Sat"),
-        "{report}"
-    );
+    let follow_up = [
+        "- Create incident report: **OVERDUE** since Thu 2026-11-19 15:00 PST",
+        "- Post-mortem and process improvements: due Thu 2026-11-26 15:00 PST",
+        "- Alert on score-sync lag: **OVERDUE** since Wed 2026-11-25 00:00 PST",
+    ];
+    for line in follow_up {
+        assert!(report.contains(line), "{line}:\n{report}");
+    }
     let data = server.cli_json(&erin, &["release", "report", "1.4.0"]);
     let sections: Vec<&str> = data["entries"]
         .as_array()
@@ -221,7 +267,7 @@ fn walk(db: &Db) {
         .map(|e| e["section"].as_str().unwrap())
         .collect();
     assert_eq!(sections.first(), Some(&"plan"));
-    assert_eq!(sections.last(), Some(&"hotfix"));
+    assert_eq!(sections.last(), Some(&"follow_up"));
     let after = server.cli_json(&erin, &period);
     assert_eq!(after["deployments"], 2, "1.4.0 and the hotfix 1.3.1");
     assert_eq!(after["change_failure_rate"], 0.5);

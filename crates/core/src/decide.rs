@@ -201,6 +201,15 @@ pub enum Command {
         /// Why.
         reason: String,
     },
+    /// Record the retrospective held after the release.
+    RecordRetrospective {
+        /// What was said.
+        notes: String,
+        /// Policy or checklist changes it led to.
+        outputs: Vec<String>,
+        /// Action items, each with an owner and a due time.
+        items: Vec<RetrospectiveItem>,
+    },
 }
 
 /// Decides a command on a release: the events it yields, or why it is refused.
@@ -276,6 +285,11 @@ pub fn decide(release: &Release, command: &Command, ctx: &Context) -> Result<Vec
             raise_health_alert(release, *alert, detail, ctx)
         }
         Command::Cancel { reason } => cancel(release, reason, ctx),
+        Command::RecordRetrospective {
+            notes,
+            outputs,
+            items,
+        } => record_retrospective(release, notes, outputs, items, ctx),
     }
 }
 
@@ -1447,9 +1461,128 @@ fn complete_deployment(release: &Release, ctx: &Context) -> Result<Vec<Event>, R
             if release.release_type() == ReleaseType::Hotfix {
                 events.push(Some(backport_item(release, ctx)));
             }
+            events.push(Some(post_release_scheduled(release, ctx)));
             Ok(events.into_iter().flatten().collect())
         }
     }
+}
+
+/// The spec's retrospective agenda.
+const RETROSPECTIVE_AGENDA: [&str; 5] = [
+    "What went well?",
+    "What could be improved?",
+    "Were there any surprises or issues?",
+    "Action items for next release",
+    "Update the release process documentation if needed",
+];
+
+/// Phase 4 from the moment production deployment completed: active monitoring, the extended
+/// review, and the retrospective on the policy's weekday after the deployment (past holidays).
+fn post_release_scheduled(release: &Release, ctx: &Context) -> Event {
+    let policy = ctx.policy;
+    let deployed_on = ctx.now.to_zoned(policy.tz().clone()).date();
+    let day = calendar::retrospective_date(policy, deployed_on);
+    let time = policy.retrospective.time;
+    let retrospective_at = day
+        .at(time.hour(), time.minute(), 0, 0)
+        .to_zoned(policy.tz().clone())
+        .map(|z| z.timestamp())
+        .unwrap_or(ctx.now);
+    Event::PostReleaseScheduled {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        active_monitoring_until: plus_hours(ctx.now, policy.post_release.active_monitoring_hours),
+        extended_review_until: plus_hours(ctx.now, policy.post_release.extended_monitoring_hours),
+        retrospective_at,
+        agenda: RETROSPECTIVE_AGENDA.map(String::from).to_vec(),
+        timestamp: ctx.now,
+    }
+}
+
+/// A retrospective action item as people give it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RetrospectiveItem {
+    /// What to do.
+    pub title: String,
+    /// Who does it (user ID or name).
+    pub owner: String,
+    /// By when.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub due_at: Timestamp,
+}
+
+/// Records the retrospective: its notes, outputs and action items (kinds `retro_1`, ...).
+fn record_retrospective(
+    release: &Release,
+    notes: &str,
+    outputs: &[String],
+    items: &[RetrospectiveItem],
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::MarkChecklistItem)?;
+    let Some(post) = &release.post_release else {
+        return Err(Refusal::one(
+            Rule::StatusTransition,
+            format!(
+                "release {} has no retrospective yet",
+                release.record.version
+            ),
+            "a retrospective is scheduled when the production deployment completes",
+        ));
+    };
+    if post.notes.is_some() {
+        return Err(Refusal::one(
+            Rule::StatusTransition,
+            "the retrospective is already recorded",
+            "add follow-ups as action items of the next release",
+        ));
+    }
+    if notes.trim().is_empty() {
+        return Err(Refusal::one(
+            Rule::Input,
+            "the retrospective needs notes",
+            "give --notes",
+        ));
+    }
+    if let Some(item) = items
+        .iter()
+        .find(|i| i.title.trim().is_empty() || i.owner.trim().is_empty())
+    {
+        return Err(Refusal::one(
+            Rule::Input,
+            format!("action item {:?} needs a title and an owner", item.title),
+            "give each item as TITLE;OWNER;DUE",
+        ));
+    }
+    let mut events = vec![Event::RetrospectiveRecorded {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        notes: notes.trim().to_string(),
+        outputs: outputs.to_vec(),
+        recorded_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }];
+    if !items.is_empty() {
+        let items = items
+            .iter()
+            .enumerate()
+            .map(|(n, item)| ActionItem {
+                kind: format!("retro_{}", n + 1),
+                title: item.title.trim().to_string(),
+                due_at: item.due_at,
+                done_at: None,
+                done_by: None,
+                owner: Some(item.owner.trim().to_string()),
+            })
+            .collect();
+        events.push(Event::ActionItemsCreated {
+            release_id: release.record.release_id,
+            items,
+            timestamp: ctx.now,
+        });
+    }
+    Ok(events)
 }
 
 /// The gate a successful deployment passes by itself, if the policy has it.
@@ -1490,6 +1623,7 @@ fn backport_item(release: &Release, ctx: &Context) -> Event {
             due_at: plus_hours(ctx.now, BACKPORT_DUE_HOURS),
             done_at: None,
             done_by: None,
+            owner: None,
         }],
         timestamp: ctx.now,
     }
@@ -1628,6 +1762,7 @@ fn rollback_action_items(release: &Release, ctx: &Context) -> Event {
             due_at: plus_hours(ctx.now, rule.due_hours),
             done_at: None,
             done_by: None,
+            owner: None,
         })
         .collect();
     Event::ActionItemsCreated {

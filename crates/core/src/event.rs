@@ -442,6 +442,44 @@ pub enum Event {
         /// When.
         timestamp: Timestamp,
     },
+    /// Phase 4 set out when production deployment completed: the active monitoring window, the
+    /// extended review and the release retrospective (policy weekday and time after the deploy,
+    /// past holidays), with its agenda.
+    PostReleaseScheduled {
+        /// Release.
+        release_id: Uuid,
+        /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        version: Version,
+        /// Active monitoring ends.
+        active_monitoring_until: Timestamp,
+        /// The extended review ends.
+        extended_review_until: Timestamp,
+        /// The retrospective starts.
+        retrospective_at: Timestamp,
+        /// Its agenda.
+        agenda: Vec<String>,
+        /// When.
+        timestamp: Timestamp,
+    },
+    /// The retrospective was held: its notes and the process changes it led to (its action
+    /// items follow as `action_items_created`).
+    RetrospectiveRecorded {
+        /// Release.
+        release_id: Uuid,
+        /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        version: Version,
+        /// What was said.
+        notes: String,
+        /// Policy or checklist changes it led to (`policy: rollback.error_rate 3% -> 2%`).
+        #[serde(default)]
+        outputs: Vec<String>,
+        /// Who recorded it.
+        recorded_by: String,
+        /// When.
+        timestamp: Timestamp,
+    },
     /// An action item was done.
     ActionItemCompleted {
         /// Release.
@@ -540,6 +578,8 @@ impl Event {
             RollbackFailed { .. } => "rollback_failed",
             DatabaseRollbackConfirmed { .. } => "database_rollback_confirmed",
             ActionItemsCreated { .. } => "action_items_created",
+            PostReleaseScheduled { .. } => "post_release_scheduled",
+            RetrospectiveRecorded { .. } => "retrospective_recorded",
             ActionItemCompleted { .. } => "action_item_completed",
             HealthAlertRaised { .. } => "health_alert_raised",
             EvidenceAttached { .. } => "evidence_attached",
@@ -753,6 +793,12 @@ impl Event {
                 timestamp,
                 cancelled_by: by,
                 ..
+            }
+            | RetrospectiveRecorded {
+                release_id,
+                timestamp,
+                recorded_by: by,
+                ..
             } => (*release_id, *timestamp, by.as_str()),
             QualityGatesPhasePassed {
                 release_id,
@@ -760,6 +806,11 @@ impl Event {
                 ..
             }
             | ActionItemsCreated {
+                release_id,
+                timestamp,
+                ..
+            }
+            | PostReleaseScheduled {
                 release_id,
                 timestamp,
                 ..

@@ -426,6 +426,36 @@ fn describe(event: &Event) -> Option<Entry> {
             ),
             completed_by,
         ),
+        PostReleaseScheduled {
+            active_monitoring_until,
+            extended_review_until,
+            retrospective_at,
+            ..
+        } => e(
+            "follow_up",
+            format!(
+                "Active monitoring until {active_monitoring_until}, extended review until \
+                 {extended_review_until}; retrospective at {retrospective_at}"
+            ),
+            "greenlight",
+        ),
+        RetrospectiveRecorded {
+            notes,
+            outputs,
+            recorded_by,
+            ..
+        } => e(
+            "follow_up",
+            format!(
+                "Retrospective: {notes}{}",
+                if outputs.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (led to: {})", outputs.join("; "))
+                }
+            ),
+            recorded_by,
+        ),
         ReleaseCancelled {
             reason,
             cancelled_by,

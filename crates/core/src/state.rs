@@ -161,6 +161,9 @@ pub struct ActionItem {
     /// Who did it.
     #[serde(default)]
     pub done_by: Option<String>,
+    /// Who is to do it (a retrospective's items name their owner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl ActionItem {
@@ -205,6 +208,32 @@ pub struct Release {
     /// When the latest staging deployment completed (a hotfix's first milestone).
     #[serde(default)]
     pub staging_deployed_at: Option<Timestamp>,
+    /// Phase 4 and the retrospective, once production deployment completed.
+    #[serde(default)]
+    pub post_release: Option<PostRelease>,
+}
+
+/// Phase 4: monitoring windows and the retrospective.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PostRelease {
+    /// Active monitoring ends.
+    pub active_monitoring_until: Timestamp,
+    /// The extended review ends.
+    pub extended_review_until: Timestamp,
+    /// The retrospective starts.
+    pub retrospective_at: Timestamp,
+    /// Its agenda.
+    pub agenda: Vec<String>,
+    /// Its notes, once held.
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// The process changes it led to.
+    #[serde(default)]
+    pub outputs: Vec<String>,
+    /// Who recorded it.
+    #[serde(default)]
+    pub recorded_by: Option<String>,
 }
 
 impl Release {
@@ -268,6 +297,7 @@ impl Release {
             rollback: None,
             action_items: Vec::new(),
             staging_deployed_at: None,
+            post_release: None,
         })
     }
 
@@ -467,6 +497,36 @@ impl Release {
             Event::RollbackFailed { .. } => self.rollback = None,
             Event::ActionItemsCreated { items, .. } => {
                 self.action_items.extend(items.iter().cloned());
+            }
+            Event::PostReleaseScheduled {
+                active_monitoring_until,
+                extended_review_until,
+                retrospective_at,
+                agenda,
+                ..
+            } => {
+                self.checklist.release_retrospective_scheduled = true;
+                self.post_release = Some(PostRelease {
+                    active_monitoring_until: *active_monitoring_until,
+                    extended_review_until: *extended_review_until,
+                    retrospective_at: *retrospective_at,
+                    agenda: agenda.clone(),
+                    notes: None,
+                    outputs: Vec::new(),
+                    recorded_by: None,
+                });
+            }
+            Event::RetrospectiveRecorded {
+                notes,
+                outputs,
+                recorded_by,
+                ..
+            } => {
+                if let Some(post) = self.post_release.as_mut() {
+                    post.notes = Some(notes.clone());
+                    post.outputs = outputs.clone();
+                    post.recorded_by = Some(recorded_by.clone());
+                }
             }
             Event::ActionItemCompleted {
                 kind,

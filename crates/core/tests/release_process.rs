@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use greenlight_core::decide::approval_status;
+use greenlight_core::decide::{RetrospectiveItem, approval_status};
 use greenlight_core::gates::GatePhase;
 use greenlight_core::policy::{Effect, Policy};
 use greenlight_core::release::{Environment, GoNoGo, ReleaseStatus, ReleaseType};
@@ -1132,4 +1132,98 @@ fn hotfix_timeline_shows_each_stage_against_its_target() {
     let mut standard = Harness::new();
     standard.plan(&lead(), ReleaseType::Standard).unwrap();
     assert!(timeline(standard.release(), &standard.policy.hotfix, standard.now).is_none());
+}
+
+/// Phase 4 and the retrospective are set out when production deployment completes.
+fn deployed_on(h: &mut Harness, start: &str, done: &str) {
+    h.walk_to_staging_validated(ReleaseType::Standard);
+    h.approve_all();
+    h.at(start).vote_go();
+    h.at(start).run(&lead(), deploy(Environment::Production));
+    h.at(done).run(&lead(), Command::CompleteDeployment);
+}
+
+#[test]
+fn post_release_monitoring_windows_and_the_retrospective_on_the_following_monday() {
+    let mut h = Harness::new();
+    // Thursday 2026-12-10 14:35 PST.
+    deployed_on(&mut h, "2026-12-10T22:00:00Z", "2026-12-10T22:35:00Z");
+    let post = h.release().post_release.clone().expect("scheduled");
+    assert_eq!(
+        post.active_monitoring_until,
+        at("2026-12-11T02:35:00Z"),
+        "4 hours"
+    );
+    assert_eq!(
+        post.extended_review_until,
+        at("2026-12-12T22:35:00Z"),
+        "48 hours"
+    );
+    // Monday 2026-12-14 10:00 PST.
+    assert_eq!(post.retrospective_at, at("2026-12-14T18:00:00Z"));
+    assert_eq!(post.agenda[0], "What went well?");
+    assert!(h.release().checklist.release_retrospective_scheduled);
+}
+
+#[test]
+fn the_retrospective_moves_past_a_monday_holiday() {
+    let mut h = Harness::new();
+    // Thursday 2027-01-14; Monday 2027-01-18 is Martin Luther King Jr. Day.
+    deployed_on(&mut h, "2027-01-14T22:00:00Z", "2027-01-14T22:30:00Z");
+    let post = h.release().post_release.clone().expect("scheduled");
+    assert_eq!(
+        post.retrospective_at,
+        at("2027-01-19T18:00:00Z"),
+        "Tuesday 10:00 PST"
+    );
+}
+
+#[test]
+fn the_retrospective_records_notes_outputs_and_owned_action_items_once() {
+    let mut h = Harness::new();
+    h.walk_to_staging_validated(ReleaseType::Standard);
+    let record = |notes: &str| Command::RecordRetrospective {
+        notes: notes.into(),
+        outputs: vec!["policy: rollback.error_rate 3% -> 2%".into()],
+        items: vec![RetrospectiveItem {
+            title: "Alert on score-sync lag".into(),
+            owner: "omar".into(),
+            due_at: at("2026-12-18T01:00:00Z"),
+        }],
+    };
+    let early = h.refused(&lead(), record("too soon"));
+    assert_eq!(rules(&early), [Rule::StatusTransition]);
+    h.approve_all();
+    h.at("2026-12-10T22:00:00Z").vote_go();
+    h.at("2026-12-10T22:00:00Z")
+        .run(&lead(), deploy(Environment::Production));
+    h.at("2026-12-10T22:35:00Z")
+        .run(&lead(), Command::CompleteDeployment);
+    h.at("2026-12-14T19:00:00Z");
+    assert_eq!(
+        rules(&h.refused(&oncall(), record("x"))),
+        [Rule::Permission]
+    );
+    assert_eq!(rules(&h.refused(&qa(), record("  "))), [Rule::Input]);
+    let events = h.run(&qa(), record("Smooth; score sync lagged 2 minutes"));
+    let names: Vec<&str> = events.iter().map(|e| e.name()).collect();
+    assert_eq!(names, ["retrospective_recorded", "action_items_created"]);
+    let post = h.release().post_release.clone().unwrap();
+    assert_eq!(
+        post.notes.as_deref(),
+        Some("Smooth; score sync lagged 2 minutes")
+    );
+    assert_eq!(post.outputs, ["policy: rollback.error_rate 3% -> 2%"]);
+    let item = h.release().action_items.last().unwrap().clone();
+    assert_eq!(
+        (item.kind.as_str(), item.owner.as_deref()),
+        ("retro_1", Some("omar"))
+    );
+    assert!(!item.overdue(at("2026-12-17T00:00:00Z")));
+    assert!(item.overdue(at("2026-12-18T02:00:00Z")));
+    assert_eq!(
+        rules(&h.refused(&qa(), record("again"))),
+        [Rule::StatusTransition]
+    );
+    assert_eq!(Release::replay(&h.events).as_ref(), h.release.as_ref());
 }

@@ -337,6 +337,12 @@ fn cases() -> Vec<Case> {
             |_| json!({"communication_type": "email", "audience": "internal", "subject": "s", "message": "m"}),
         ),
         case(
+            "/api/v1/releases/1.4.0/retrospective",
+            Stage::Planned,
+            MarkChecklistItem,
+            |_| json!({"notes": "went well"}),
+        ),
+        case(
             "/api/v1/comms/recipients",
             Stage::Planned,
             CommunicateMaintenance,

@@ -79,7 +79,7 @@ pub fn run(env: &Env, api: &Api, args: MetricsArgs) -> anyhow::Result<ExitCode> 
 }
 
 /// A local date (from its midnight) or a time.
-fn when(env: &Env, text: &str) -> anyhow::Result<Timestamp> {
+pub fn when(env: &Env, text: &str) -> anyhow::Result<Timestamp> {
     if let Ok(date) = text.trim().parse::<Date>() {
         let zoned = date.to_zoned(env.policy.tz().clone())?;
         return Ok(zoned.timestamp());

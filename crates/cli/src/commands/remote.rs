@@ -115,6 +115,26 @@ pub fn release(env: &Env, api: &Api, cmd: ReleaseCommand) -> anyhow::Result<Exit
             json!({ "reason": reason }),
             "Cancelled",
         ),
+        ReleaseCommand::Retrospective {
+            target,
+            notes,
+            items,
+            outputs,
+        } => {
+            let items = items
+                .iter()
+                .map(|item| retrospective_item(env, item))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let body = json!({ "notes": notes, "outputs": outputs, "items": items });
+            command(
+                env,
+                api,
+                &target,
+                "/retrospective",
+                body,
+                "Retrospective recorded",
+            )
+        }
     }
 }
 
@@ -260,11 +280,32 @@ fn show(env: &Env, v: &Value) {
         } else {
             String::new()
         };
+        let owner = item["owner"]
+            .as_str()
+            .map(|o| format!(" ({o})"))
+            .unwrap_or_default();
         println!(
-            "Action {}: {} due {}{state}",
+            "Action {}: {}{owner} due {}{state}",
             text(&item["kind"]),
             text(&item["title"]),
             local(env, &item["due_at"])
+        );
+    }
+    let post = &v["post_release"];
+    if !post.is_null() {
+        println!(
+            "Phase 4: active monitoring until {}, extended review until {}",
+            local(env, &post["active_monitoring_until"]),
+            local(env, &post["extended_review_until"])
+        );
+        let held = if post["notes"].is_null() {
+            "not recorded yet"
+        } else {
+            "recorded"
+        };
+        println!(
+            "Retrospective: {} ({held})",
+            local(env, &post["retrospective_at"])
         );
     }
     if !v["hotfix_timeline"].is_null() {
@@ -421,6 +462,18 @@ pub fn events(env: &Env, api: &Api, args: EventsArgs) -> anyhow::Result<ExitCode
     }
     println!("{out}");
     done()
+}
+
+/// `TITLE;OWNER;DUE` as the API's action item.
+fn retrospective_item(env: &Env, text: &str) -> anyhow::Result<Value> {
+    let parts: Vec<&str> = text.split(';').map(str::trim).collect();
+    let [title, owner, due] = parts[..] else {
+        return Err(crate::exit::usage(format!(
+            "--item `{text}`: give TITLE;OWNER;DUE (`Add a score-sync alert;omar;2026-12-04`)"
+        )));
+    };
+    let due_at = super::delivery::when(env, due)?;
+    Ok(json!({ "title": title, "owner": owner, "due_at": due_at }))
 }
 
 /// Runs an `audit` subcommand.

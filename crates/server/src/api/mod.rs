@@ -81,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/{key}/health", get(crate::health::view::health))
         .route("/{key}/events", get(releases::events))
         .route("/{key}/report", get(report::release_report))
+        .route("/{key}/retrospective", post(releases::record_retrospective))
         .route("/{key}/audit", get(releases::audit))
         .route(
             "/{key}/communications",
@@ -180,7 +181,7 @@ pub fn evaluation_routes() -> Router<AppState> {
         releases::fail_deployment, releases::start_rollback, releases::complete_rollback,
         releases::fail_rollback, releases::complete_action_item, releases::runs, stream::stream, releases::events,
         releases::audit, releases::communications, releases::record_communication,
-        report::release_report,
+        report::release_report, releases::record_retrospective,
         log::events, log::audit, log::verify, delivery::metrics,
         admin::environments, admin::baseline, admin::me, admin::users, admin::create_user,
         admin::update_user, admin::tokens, admin::create_token, admin::revoke_token,

@@ -23,7 +23,8 @@ use uuid::Uuid;
 use super::views::{
     ApproveRequest, BugRequest, ChecklistRequest, CommunicationRequest, DeployRequest, GateRequest,
     NotesRequest, OverrideRequest, PlanRequest, ReasonRequest, ReleaseView, RescheduleRequest,
-    ReviewRequest, RollbackRequest, VoteRequest, approvals_view, phase_views, release_view,
+    RetrospectiveRequest, ReviewRequest, RollbackRequest, VoteRequest, approvals_view, phase_views,
+    release_view,
 };
 use greenlight_core::content::ReleaseContent;
 
@@ -229,6 +230,12 @@ command_handler!(
     /// Cancels a release that has not reached production.
     cancel, "/api/v1/releases/{key}/cancel", "release.cancel", ReasonRequest,
     |b| Command::Cancel { reason: b.reason }
+);
+command_handler!(
+    /// Records the retrospective: notes, the process changes it led to, and action items.
+    record_retrospective, "/api/v1/releases/{key}/retrospective", "release.retrospective",
+    RetrospectiveRequest,
+    |b| Command::RecordRetrospective { notes: b.notes, outputs: b.outputs, items: b.items }
 );
 command_handler!(
     /// Ticks a checklist item that is not derived from gates or deployments.

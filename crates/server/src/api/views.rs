@@ -55,6 +55,8 @@ pub struct ReleaseView {
     pub hotfix_timeline: Option<HotfixTimeline>,
     /// High-risk changes from the release's content (sensitive paths touched).
     pub risk_notes: Vec<String>,
+    /// Phase 4 windows and the retrospective, once production deployment completed.
+    pub post_release: Option<greenlight_core::state::PostRelease>,
 }
 
 /// One phase's gates.
@@ -134,6 +136,8 @@ pub struct ActionItemView {
     pub done_at: Option<Timestamp>,
     /// Who did it.
     pub done_by: Option<String>,
+    /// Who is to do it (retrospective items).
+    pub owner: Option<String>,
     /// Not done and past the deadline.
     pub overdue: bool,
 }
@@ -240,6 +244,7 @@ pub fn release_view(stored: &StoredRelease, policy: &Policy, now: Timestamp) -> 
             due_at: item.due_at,
             done_at: item.done_at,
             done_by: item.done_by.clone(),
+            owner: item.owner.clone(),
             overdue: item.overdue(now),
         })
         .collect();
@@ -258,6 +263,7 @@ pub fn release_view(stored: &StoredRelease, policy: &Policy, now: Timestamp) -> 
         deployment: release.deployment.clone(),
         rollback: release.rollback.clone(),
         action_items,
+        post_release: release.post_release.clone(),
         planned_window: window_view(policy, release.record.planned_date, release_type),
         run_steps: run_steps(release, policy),
         hotfix_timeline: hotfix::timeline(release, &policy.hotfix, now),
@@ -290,6 +296,20 @@ pub struct PlanRequest {
     pub title: Option<String>,
     /// A hotfix's base: the version live in production that it fixes (`1.2.3`).
     pub from_version: Option<String>,
+}
+
+/// The retrospective held after a release.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetrospectiveRequest {
+    /// What was said.
+    pub notes: String,
+    /// Policy or checklist changes it led to.
+    #[serde(default)]
+    pub outputs: Vec<String>,
+    /// Action items with owner and due time.
+    #[serde(default)]
+    pub items: Vec<greenlight_core::decide::RetrospectiveItem>,
 }
 
 /// A reason.
