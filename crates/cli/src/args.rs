@@ -207,6 +207,20 @@ pub enum ReleaseCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Record a Phase 4 metrics review (the spec's list: daily_active_users,
+    /// assignment_completion_percent, score_recording_success_percent, game_load_time_p95_ms,
+    /// play_session_minutes, error_rate_percent, browser_issues, ...).
+    MetricsReview {
+        /// The release.
+        #[command(flatten)]
+        target: Target,
+        /// A measured value `NAME=NUMBER`; repeat for several.
+        #[arg(long = "value", required = true)]
+        values: Vec<String>,
+        /// Notes.
+        #[arg(long)]
+        notes: Option<String>,
+    },
     /// Record the retrospective (scheduled when the production deployment completed).
     Retrospective {
         /// The release.

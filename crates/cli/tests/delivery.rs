@@ -210,6 +210,18 @@ fn walk(db: &Db) {
     );
     assert_eq!(code(&bad), 2, "{}", stderr(&bad));
     assert_ok(&server.cli(&quinn, &retro));
+    let review = [
+        "release",
+        "metrics-review",
+        "1.4.0",
+        "--value",
+        "score_recording_success_percent=99.2",
+        "--value",
+        "daily_active_users=5120",
+    ];
+    assert_ok(&server.cli(&quinn, &review));
+    let unknown = ["release", "metrics-review", "1.4.0", "--value", "joy=1"];
+    support::assert_refused(&server.cli(&quinn, &unknown), "input");
     server.set_clock("2026-11-26T19:00:00Z");
     let shown = stdout(&server.cli(&erin, &["release", "show", "1.4.0"]));
     assert!(
@@ -242,6 +254,7 @@ fn walk(db: &Db) {
         "Hotfix 1.3.1 started",
         "Hotfix 1.3.1 deployed to production",
         "Retrospective: error rate alert fired late (led to: policy: rollback error rate 3% -> 2%)",
+        "Metrics review: daily_active_users 5120, score_recording_success_percent 99.2 (score recording success 99.2% is below 99.5%)",
     ];
     let mut from = 0;
     for line in story {

@@ -201,6 +201,13 @@ pub enum Command {
         /// Why.
         reason: String,
     },
+    /// Record a Phase 4 metrics review (the spec's metrics list).
+    RecordMetricsReview {
+        /// Metric name to value; names from [`REVIEW_METRICS`].
+        values: std::collections::BTreeMap<String, f64>,
+        /// Notes.
+        notes: Option<String>,
+    },
     /// Record the retrospective held after the release.
     RecordRetrospective {
         /// What was said.
@@ -290,6 +297,9 @@ pub fn decide(release: &Release, command: &Command, ctx: &Context) -> Result<Vec
             outputs,
             items,
         } => record_retrospective(release, notes, outputs, items, ctx),
+        Command::RecordMetricsReview { values, notes } => {
+            record_metrics_review(release, values, notes, ctx)
+        }
     }
 }
 
@@ -1497,6 +1507,72 @@ fn post_release_scheduled(release: &Release, ctx: &Context) -> Event {
         agenda: RETROSPECTIVE_AGENDA.map(String::from).to_vec(),
         timestamp: ctx.now,
     }
+}
+
+/// The spec's Phase 4 metrics review list, as names a review records.
+pub const REVIEW_METRICS: [&str; 8] = [
+    "daily_active_users",
+    "daily_active_users_change_percent",
+    "assignment_completion_percent",
+    "score_recording_success_percent",
+    "game_load_time_p95_ms",
+    "play_session_minutes",
+    "error_rate_percent",
+    "browser_issues",
+];
+
+/// Records a metrics review; score recording below the policy's minimum is a finding.
+fn record_metrics_review(
+    release: &Release,
+    values: &std::collections::BTreeMap<String, f64>,
+    notes: &Option<String>,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    ctx.actor.require(Action::MarkChecklistItem)?;
+    if release.post_release.is_none() {
+        return Err(Refusal::one(
+            Rule::StatusTransition,
+            format!("release {} is not in Phase 4", release.record.version),
+            "metrics are reviewed after the production deployment completes",
+        ));
+    }
+    if values.is_empty() {
+        return Err(Refusal::one(
+            Rule::Input,
+            "a metrics review needs at least one value",
+            format!("give NAME=VALUE for any of: {}", REVIEW_METRICS.join(", ")),
+        ));
+    }
+    if let Some((name, _)) = values
+        .iter()
+        .find(|(n, v)| !REVIEW_METRICS.contains(&n.as_str()) || !v.is_finite())
+    {
+        return Err(Refusal::one(
+            Rule::Input,
+            format!("`{name}` is not a review metric with a number"),
+            format!("use one of: {}", REVIEW_METRICS.join(", ")),
+        ));
+    }
+    let minimum = ctx
+        .policy
+        .rollback
+        .automatic
+        .score_recording_success_min_percent;
+    let findings = values
+        .get("score_recording_success_percent")
+        .filter(|v| **v < minimum)
+        .map(|v| format!("score recording success {v}% is below {minimum}%"))
+        .into_iter()
+        .collect();
+    Ok(vec![Event::MetricsReviewRecorded {
+        release_id: release.record.release_id,
+        version: release.record.version.clone(),
+        values: values.clone(),
+        findings,
+        notes: notes.clone(),
+        reviewed_by: ctx.actor.id.clone(),
+        timestamp: ctx.now,
+    }])
 }
 
 /// A retrospective action item as people give it.

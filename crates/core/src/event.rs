@@ -480,6 +480,25 @@ pub enum Event {
         /// When.
         timestamp: Timestamp,
     },
+    /// The Phase 4 metrics review: the spec's metrics as measured, and what fell short.
+    MetricsReviewRecorded {
+        /// Release.
+        release_id: Uuid,
+        /// Version.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        version: Version,
+        /// Metric name to value (`score_recording_success_percent`: 99.7).
+        values: std::collections::BTreeMap<String, f64>,
+        /// Values outside the policy's bounds, in words.
+        findings: Vec<String>,
+        /// Notes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notes: Option<String>,
+        /// Who reviewed.
+        reviewed_by: String,
+        /// When.
+        timestamp: Timestamp,
+    },
     /// An action item was done.
     ActionItemCompleted {
         /// Release.
@@ -580,6 +599,7 @@ impl Event {
             ActionItemsCreated { .. } => "action_items_created",
             PostReleaseScheduled { .. } => "post_release_scheduled",
             RetrospectiveRecorded { .. } => "retrospective_recorded",
+            MetricsReviewRecorded { .. } => "metrics_review_recorded",
             ActionItemCompleted { .. } => "action_item_completed",
             HealthAlertRaised { .. } => "health_alert_raised",
             EvidenceAttached { .. } => "evidence_attached",
@@ -798,6 +818,12 @@ impl Event {
                 release_id,
                 timestamp,
                 recorded_by: by,
+                ..
+            }
+            | MetricsReviewRecorded {
+                release_id,
+                timestamp,
+                reviewed_by: by,
                 ..
             } => (*release_id, *timestamp, by.as_str()),
             QualityGatesPhasePassed {

@@ -456,6 +456,24 @@ fn describe(event: &Event) -> Option<Entry> {
             ),
             recorded_by,
         ),
+        MetricsReviewRecorded {
+            values,
+            findings,
+            reviewed_by,
+            ..
+        } => {
+            let measured: Vec<String> = values.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let verdict = if findings.is_empty() {
+                "within bounds".to_string()
+            } else {
+                findings.join("; ")
+            };
+            e(
+                "follow_up",
+                format!("Metrics review: {} ({verdict})", measured.join(", ")),
+                reviewed_by,
+            )
+        }
         ReleaseCancelled {
             reason,
             cancelled_by,

@@ -214,7 +214,7 @@ pub struct Release {
 }
 
 /// Phase 4: monitoring windows and the retrospective.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostRelease {
     /// Active monitoring ends.
@@ -234,6 +234,23 @@ pub struct PostRelease {
     /// Who recorded it.
     #[serde(default)]
     pub recorded_by: Option<String>,
+    /// Metrics reviews during extended monitoring.
+    #[serde(default)]
+    pub reviews: Vec<MetricsReview>,
+}
+
+/// One Phase 4 metrics review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MetricsReview {
+    /// When.
+    pub at: Timestamp,
+    /// Metric name to value.
+    pub values: std::collections::BTreeMap<String, f64>,
+    /// What fell short.
+    pub findings: Vec<String>,
+    /// Who reviewed.
+    pub by: String,
 }
 
 impl Release {
@@ -514,7 +531,28 @@ impl Release {
                     notes: None,
                     outputs: Vec::new(),
                     recorded_by: None,
+                    reviews: Vec::new(),
                 });
+            }
+            Event::MetricsReviewRecorded {
+                values,
+                findings,
+                reviewed_by,
+                timestamp,
+                ..
+            } => {
+                if let Some(post) = self.post_release.as_mut() {
+                    let done = findings.is_empty() && *timestamp >= post.extended_review_until;
+                    post.reviews.push(MetricsReview {
+                        at: *timestamp,
+                        values: values.clone(),
+                        findings: findings.clone(),
+                        by: reviewed_by.clone(),
+                    });
+                    if done {
+                        self.checklist.monitoring_complete = true;
+                    }
+                }
             }
             Event::RetrospectiveRecorded {
                 notes,

@@ -1227,3 +1227,49 @@ fn the_retrospective_records_notes_outputs_and_owned_action_items_once() {
     );
     assert_eq!(Release::replay(&h.events).as_ref(), h.release.as_ref());
 }
+
+#[test]
+fn the_metrics_review_flags_score_recording_below_the_minimum_and_completes_monitoring() {
+    let mut h = Harness::new();
+    let review = |pairs: &[(&str, f64)]| Command::RecordMetricsReview {
+        values: pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        notes: None,
+    };
+    h.walk_to_staging_validated(ReleaseType::Standard);
+    let early = h.refused(&qa(), review(&[("error_rate_percent", 0.2)]));
+    assert_eq!(rules(&early), [Rule::StatusTransition]);
+    h.approve_all();
+    h.at("2026-12-10T22:00:00Z").vote_go();
+    h.at("2026-12-10T22:00:00Z")
+        .run(&lead(), deploy(Environment::Production));
+    h.at("2026-12-10T22:35:00Z")
+        .run(&lead(), Command::CompleteDeployment);
+    let unknown = h.refused(&qa(), review(&[("happiness", 1.0)]));
+    assert_eq!(rules(&unknown), [Rule::Input]);
+    assert!(
+        unknown
+            .to_string()
+            .contains("score_recording_success_percent"),
+        "{unknown}"
+    );
+    // The next morning: score recording dipped.
+    h.at("2026-12-11T17:00:00Z");
+    let events = h.run(
+        &qa(),
+        review(&[
+            ("score_recording_success_percent", 99.2),
+            ("daily_active_users", 5120.0),
+        ]),
+    );
+    let Event::MetricsReviewRecorded { findings, .. } = &events[0] else {
+        panic!("not a review")
+    };
+    assert_eq!(findings, &["score recording success 99.2% is below 99.5%"]);
+    assert!(!h.release().checklist.monitoring_complete);
+    // After the extended review, all within bounds: monitoring is complete.
+    h.at("2026-12-12T23:00:00Z");
+    h.run(&qa(), review(&[("score_recording_success_percent", 99.8)]));
+    assert!(h.release().checklist.monitoring_complete);
+    assert_eq!(h.release().post_release.as_ref().unwrap().reviews.len(), 2);
+    assert_eq!(Release::replay(&h.events).as_ref(), h.release.as_ref());
+}

@@ -343,6 +343,12 @@ fn cases() -> Vec<Case> {
             |_| json!({"notes": "went well"}),
         ),
         case(
+            "/api/v1/releases/1.4.0/metrics-review",
+            Stage::Planned,
+            MarkChecklistItem,
+            |_| json!({"values": {"error_rate_percent": 0.2}}),
+        ),
+        case(
             "/api/v1/comms/recipients",
             Stage::Planned,
             CommunicateMaintenance,

@@ -115,6 +115,33 @@ pub fn release(env: &Env, api: &Api, cmd: ReleaseCommand) -> anyhow::Result<Exit
             json!({ "reason": reason }),
             "Cancelled",
         ),
+        ReleaseCommand::MetricsReview {
+            target,
+            values,
+            notes,
+        } => {
+            let mut measured = serde_json::Map::new();
+            for pair in &values {
+                let parsed = pair
+                    .split_once('=')
+                    .and_then(|(k, v)| Some((k.trim(), v.trim().parse::<f64>().ok()?)));
+                let Some((name, value)) = parsed else {
+                    return Err(crate::exit::usage(format!(
+                        "--value `{pair}`: give NAME=NUMBER (`score_recording_success_percent=99.7`)"
+                    )));
+                };
+                measured.insert(name.to_string(), json!(value));
+            }
+            let body = json!({ "values": measured, "notes": notes });
+            command(
+                env,
+                api,
+                &target,
+                "/metrics-review",
+                body,
+                "Metrics review recorded",
+            )
+        }
         ReleaseCommand::Retrospective {
             target,
             notes,
@@ -307,6 +334,20 @@ fn show(env: &Env, v: &Value) {
             "Retrospective: {} ({held})",
             local(env, &post["retrospective_at"])
         );
+        for review in post["reviews"].as_array().into_iter().flatten() {
+            let findings: Vec<String> = review["findings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(text)
+                .collect();
+            let verdict = if findings.is_empty() {
+                "within bounds".to_string()
+            } else {
+                findings.join("; ")
+            };
+            println!("Metrics review {}: {verdict}", local(env, &review["at"]));
+        }
     }
     if !v["hotfix_timeline"].is_null() {
         super::hotfix::print_timeline(&v["hotfix_timeline"]);

@@ -82,6 +82,10 @@ pub fn routes() -> Router<AppState> {
         .route("/{key}/events", get(releases::events))
         .route("/{key}/report", get(report::release_report))
         .route("/{key}/retrospective", post(releases::record_retrospective))
+        .route(
+            "/{key}/metrics-review",
+            post(releases::record_metrics_review),
+        )
         .route("/{key}/audit", get(releases::audit))
         .route(
             "/{key}/communications",
@@ -181,7 +185,7 @@ pub fn evaluation_routes() -> Router<AppState> {
         releases::fail_deployment, releases::start_rollback, releases::complete_rollback,
         releases::fail_rollback, releases::complete_action_item, releases::runs, stream::stream, releases::events,
         releases::audit, releases::communications, releases::record_communication,
-        report::release_report, releases::record_retrospective,
+        report::release_report, releases::record_retrospective, releases::record_metrics_review,
         log::events, log::audit, log::verify, delivery::metrics,
         admin::environments, admin::baseline, admin::me, admin::users, admin::create_user,
         admin::update_user, admin::tokens, admin::create_token, admin::revoke_token,

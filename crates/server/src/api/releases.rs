@@ -22,9 +22,9 @@ use uuid::Uuid;
 
 use super::views::{
     ApproveRequest, BugRequest, ChecklistRequest, CommunicationRequest, DeployRequest, GateRequest,
-    NotesRequest, OverrideRequest, PlanRequest, ReasonRequest, ReleaseView, RescheduleRequest,
-    RetrospectiveRequest, ReviewRequest, RollbackRequest, VoteRequest, approvals_view, phase_views,
-    release_view,
+    MetricsReviewRequest, NotesRequest, OverrideRequest, PlanRequest, ReasonRequest, ReleaseView,
+    RescheduleRequest, RetrospectiveRequest, ReviewRequest, RollbackRequest, VoteRequest,
+    approvals_view, phase_views, release_view,
 };
 use greenlight_core::content::ReleaseContent;
 
@@ -230,6 +230,12 @@ command_handler!(
     /// Cancels a release that has not reached production.
     cancel, "/api/v1/releases/{key}/cancel", "release.cancel", ReasonRequest,
     |b| Command::Cancel { reason: b.reason }
+);
+command_handler!(
+    /// Records a Phase 4 metrics review (score recording below the policy minimum is a finding).
+    record_metrics_review, "/api/v1/releases/{key}/metrics-review", "release.metrics_review",
+    MetricsReviewRequest,
+    |b| Command::RecordMetricsReview { values: b.values, notes: b.notes }
 );
 command_handler!(
     /// Records the retrospective: notes, the process changes it led to, and action items.

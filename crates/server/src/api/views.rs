@@ -298,6 +298,19 @@ pub struct PlanRequest {
     pub from_version: Option<String>,
 }
 
+/// A Phase 4 metrics review.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsReviewRequest {
+    /// Metric name to value: daily_active_users, daily_active_users_change_percent,
+    /// assignment_completion_percent, score_recording_success_percent, game_load_time_p95_ms,
+    /// play_session_minutes, error_rate_percent, browser_issues.
+    pub values: std::collections::BTreeMap<String, f64>,
+    /// Notes.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
 /// The retrospective held after a release.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
