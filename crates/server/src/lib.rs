@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod problem;
 pub mod runner;
 pub mod state;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -101,6 +102,7 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .merge(api::evaluation_routes().layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
         .merge(comms::public::routes())
+        .merge(ui::routes().layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
         .with_state(state)
 }
 

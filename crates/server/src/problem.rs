@@ -104,7 +104,8 @@ impl From<PathRejection> for ApiError {
 }
 
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    /// The HTTP status of this error.
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             ApiError::Refused(refusal) if refusal.rule() == Some(Rule::Permission) => {
                 StatusCode::FORBIDDEN

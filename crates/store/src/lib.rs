@@ -19,6 +19,7 @@ mod metrics;
 mod outbox;
 mod releases;
 mod runs;
+mod sessions;
 mod users;
 
 use std::sync::{Arc, Once};
@@ -36,6 +37,7 @@ pub use metrics::MetricBucket;
 pub use outbox::{OutboxDraft, OutboxMessage, OutboxStatus};
 pub use releases::{HistoryEntry, ReleaseFilter, StoredRelease};
 pub use runs::StepRecord;
+pub use sessions::Session;
 pub use sketches_ddsketch::DDSketch;
 pub use users::{TokenRecord, User};
 

@@ -49,7 +49,7 @@ pub struct TokenRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
-fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
+pub(crate) fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
     let id: String = row.try_get("id")?;
     let what = format!("user {id}");
     Ok(User {

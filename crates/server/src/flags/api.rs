@@ -50,7 +50,7 @@ pub struct KillRequest {
     pub reason: String,
 }
 
-fn view(state: &AppState, stored: &StoredFlag, now: Timestamp) -> FlagView {
+pub(crate) fn view(state: &AppState, stored: &StoredFlag, now: Timestamp) -> FlagView {
     let flag = &stored.flag;
     let snapshot = state.flags.snapshot();
     let evaluations = snapshot
@@ -212,7 +212,7 @@ const ATTEMPTS: usize = 5;
 
 /// Loads, decides, applies and commits one change to flag `key`, then reloads this instance's
 /// snapshot so the change is served at once here (other instances follow within a second).
-async fn change(
+pub(crate) async fn change(
     state: &AppState,
     actor: &Actor,
     key: &str,

@@ -1,0 +1,385 @@
+//! The web dashboard (first slice): server-rendered pages (minijinja, autoescaped; templates
+//! and CSS embedded in the binary, no CDN, no build step) for the release list, a release's
+//! detail (gates by phase, approvals, Go/No-Go, action items, its story), and feature flags
+//! with the kill switch.
+//!
+//! **Sign-in and forms:** a browser signs in with an API token and gets a session cookie
+//! (random secret; the store keeps its SHA-256) that is `HttpOnly`, `SameSite=Strict`, scoped
+//! to `/ui`, `Secure` when the public URL is https, and expires after [`SESSION_HOURS`]. Every
+//! form carries the session's CSRF token; a post without it is refused. Actions show only to
+//! roles that may take them, and the core's permission check still decides.
+
+use std::sync::OnceLock;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use greenlight_core::flags;
+use greenlight_core::report;
+use greenlight_core::roles::{Action, Actor};
+use greenlight_store::{Change, ReleaseFilter, Session};
+use jiff::{SignedDuration, Timestamp};
+use minijinja::Environment;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::Path;
+use crate::auth::{new_token, token_hash};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// How long a dashboard session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+const COOKIE: &str = "gl_session";
+
+/// The dashboard's routes, under `/ui`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ui", get(|| async { Redirect::to("/ui/releases") }))
+        .route("/ui/login", get(login_page).post(login))
+        .route("/ui/logout", post(logout))
+        .route("/ui/releases", get(releases))
+        .route("/ui/releases/{key}", get(release))
+        .route("/ui/flags", get(flags_page))
+        .route("/ui/flags/{key}/kill", post(kill))
+        .route("/ui/assets/app.css", get(css))
+}
+
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        let sources = [
+            ("base.html", include_str!("templates/base.html")),
+            ("login.html", include_str!("templates/login.html")),
+            ("releases.html", include_str!("templates/releases.html")),
+            ("release.html", include_str!("templates/release.html")),
+            ("flags.html", include_str!("templates/flags.html")),
+        ];
+        for (name, source) in sources {
+            if let Err(err) = env.add_template(name, source) {
+                tracing::error!(template = name, error = %err, "dashboard template does not compile");
+            }
+        }
+        env
+    })
+}
+
+/// Renders `name` with `context`, as a page with `status`.
+fn page(status: StatusCode, name: &str, context: Value) -> Response {
+    match templates()
+        .get_template(name)
+        .and_then(|t| t.render(context))
+    {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(err) => {
+            tracing::error!(template = name, error = %err, "dashboard page not rendered");
+            (StatusCode::INTERNAL_SERVER_ERROR, "page not rendered").into_response()
+        }
+    }
+}
+
+/// A signed-in browser; pages redirect to the sign-in form without one.
+pub struct Signed {
+    session: Session,
+    actor: Actor,
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let to_login = || Redirect::to("/ui/login").into_response();
+        let Some(secret) = cookie(&parts.headers, COOKIE) else {
+            return Err(to_login());
+        };
+        let found = state
+            .store
+            .session(&token_hash(&secret), state.clock.now())
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?;
+        let Some(session) = found else {
+            return Err(to_login());
+        };
+        let actor = Actor::user(session.user.id.clone(), session.user.roles.iter().copied());
+        Ok(Signed { session, actor })
+    }
+}
+
+impl Signed {
+    /// The context every page shares.
+    fn context(&self) -> Value {
+        json!({ "user": self.session.user.id, "csrf": self.session.csrf })
+    }
+
+    /// The refusal of a form without this session's CSRF token; none when it carries it.
+    fn csrf_refusal(&self, given: &str) -> Option<Response> {
+        if !given.is_empty() && given == self.session.csrf {
+            return None;
+        }
+        Some(page(
+            StatusCode::FORBIDDEN,
+            "login.html",
+            json!({ "error": "This form is not from your session (missing or wrong CSRF token). Reload the page and try again." }),
+        ))
+    }
+}
+
+/// The value of cookie `name`.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+async fn login_page() -> Response {
+    page(StatusCode::OK, "login.html", json!({}))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    token: String,
+}
+
+async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
+    let refused = |why: &str| {
+        page(
+            StatusCode::UNAUTHORIZED,
+            "login.html",
+            json!({ "error": why }),
+        )
+    };
+    if form.token.trim().is_empty() {
+        return refused("Give an API token.");
+    }
+    let user = match state
+        .store
+        .user_by_token_hash(&token_hash(&form.token))
+        .await
+    {
+        Ok(Some(user)) => user,
+        Ok(None) => return refused("That token is unknown, revoked or its user disabled."),
+        Err(err) => return ApiError::from(err).into_response(),
+    };
+    let (Ok(secret), Ok(csrf)) = (new_token(), new_token()) else {
+        return ApiError::Internal("no randomness for a session".into()).into_response();
+    };
+    let now = state.clock.now();
+    let expires = now
+        .checked_add(SignedDuration::from_hours(SESSION_HOURS))
+        .unwrap_or(now);
+    let change = Change::new(now, user.id.clone(), "session.create");
+    if let Err(err) = state
+        .store
+        .create_session(&token_hash(&secret), &user.id, &csrf, expires, &change)
+        .await
+    {
+        return ApiError::from(err).into_response();
+    }
+    let secure = if state
+        .policy
+        .communications
+        .public_url
+        .starts_with("https://")
+    {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{COOKIE}={secret}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        SESSION_HOURS * 3600
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/ui/releases")).into_response()
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(refused) = signed.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    if let Some(secret) = cookie(&headers, COOKIE)
+        && let Err(err) = state.store.delete_session(&token_hash(&secret)).await
+    {
+        return ApiError::from(err).into_response();
+    }
+    let expired = format!("{COOKIE}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0");
+    ([(header::SET_COOKIE, expired)], Redirect::to("/ui/login")).into_response()
+}
+
+/// `Thu 2026-12-10 14:00 PST` in the policy's zone.
+fn local(state: &AppState, at: Timestamp) -> String {
+    at.to_zoned(state.policy.tz().clone())
+        .strftime("%a %Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+async fn releases(State(state): State<AppState>, signed: Signed) -> Response {
+    let stored = match state.store.releases(&ReleaseFilter::default()).await {
+        Ok(stored) => stored,
+        Err(err) => return ApiError::from(err).into_response(),
+    };
+    let rows: Vec<Value> = stored
+        .iter()
+        .map(|s| {
+            let r = &s.release.record;
+            json!({
+                "version": r.version.to_string(),
+                "title": s.release.title,
+                "release_type": r.release_type.as_str(),
+                "status": r.status.as_str(),
+                "freeze": local(&state, r.code_freeze_date),
+                "planned": local(&state, r.planned_date),
+            })
+        })
+        .collect();
+    let mut context = signed.context();
+    context["releases"] = json!(rows);
+    page(StatusCode::OK, "releases.html", context)
+}
+
+async fn release(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(key): Path<String>,
+) -> Response {
+    let stored = match crate::api::load(&state, &key).await {
+        Ok(stored) => stored,
+        Err(err) => {
+            let mut context = signed.context();
+            context["error"] = json!(err.to_string());
+            context["releases"] = json!([]);
+            return page(StatusCode::NOT_FOUND, "releases.html", context);
+        }
+    };
+    let now = state.clock.now();
+    let view = crate::api::views::release_view(&stored, &state.policy, now);
+    let id = stored.release.record.release_id;
+    let events = match state.store.release_events(id).await {
+        Ok(events) => events,
+        Err(err) => return ApiError::from(err).into_response(),
+    };
+    let story: Vec<Value> = report::report(&stored.release, &events, Vec::new(), now)
+        .entries
+        .iter()
+        .map(|e| json!({ "when": local(&state, e.at), "section": e.section, "text": e.text, "by": e.by }))
+        .collect();
+    let record = &stored.release.record;
+    let mut context = signed.context();
+    context["r"] = json!(view);
+    context["story"] = json!(story);
+    context["freeze"] = json!(local(&state, record.code_freeze_date));
+    context["planned"] = json!(local(&state, record.planned_date));
+    context["deployed"] = json!(record.deployed_date.map(|t| local(&state, t)));
+    page(StatusCode::OK, "release.html", context)
+}
+
+async fn flags_page(State(state): State<AppState>, signed: Signed) -> Response {
+    flags_with(&state, &signed, StatusCode::OK, None, None).await
+}
+
+async fn flags_with(
+    state: &AppState,
+    signed: &Signed,
+    status: StatusCode,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
+    let stored = match state.store.flags().await {
+        Ok(stored) => stored,
+        Err(err) => return ApiError::from(err).into_response(),
+    };
+    let now = state.clock.now();
+    let rows: Vec<Value> = stored
+        .iter()
+        .map(|s| {
+            let view = crate::flags::api::view(state, s, now);
+            let exposure: Vec<String> = view
+                .evaluations
+                .iter()
+                .map(|(variant, n)| format!("{variant}: {n}"))
+                .collect();
+            let dwell = view.dwell_left_seconds;
+            json!({
+                "key": s.flag.key,
+                "stage": view.current_stage.unwrap_or_else(|| "not started".into()),
+                "dwell": if dwell > 0 { format!("{} min", (dwell + 59) / 60) } else { "-".into() },
+                "exposure": exposure.join(", "),
+                "killed": s.flag.killed.as_ref().map(|k| k.reason.clone()),
+            })
+        })
+        .collect();
+    let mut context = signed.context();
+    context["flags"] = json!(rows);
+    context["may_kill"] = json!(signed.actor.may(Action::KillFeatureFlag));
+    context["error"] = json!(error);
+    context["notice"] = json!(notice);
+    page(status, "flags.html", context)
+}
+
+#[derive(Deserialize)]
+struct KillForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn kill(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(key): Path<String>,
+    Form(form): Form<KillForm>,
+) -> Response {
+    if let Some(refused) = signed.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let actor = signed.actor.clone();
+    let result =
+        crate::flags::api::change(&state, &signed.actor, &key, "flag.kill", |flag, now| {
+            flags::kill(flag, &form.reason, &actor, now)
+        })
+        .await;
+    match result {
+        Ok(_) => {
+            let notice = format!("{key} is killed: everyone gets its off variant.");
+            flags_with(&state, &signed, StatusCode::OK, None, Some(notice)).await
+        }
+        Err(err) => {
+            let status = err.status();
+            flags_with(&state, &signed, status, Some(err.to_string()), None).await
+        }
+    }
+}
+
+async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("templates/app.css"),
+    )
+        .into_response()
+}

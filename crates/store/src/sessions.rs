@@ -1,0 +1,83 @@
+//! Dashboard sessions: a signed-in browser holds a random secret in a cookie; the store keeps
+//! its SHA-256, the user, the form token (CSRF) and the expiry. Expired sessions never match.
+
+use jiff::Timestamp;
+use sqlx::Row;
+
+use crate::db::micros;
+use crate::users::user_from_row;
+use crate::{Change, Store, StoreError, User};
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// Who is signed in.
+    pub user: User,
+    /// The token every form of this session must carry.
+    pub csrf: String,
+    /// When it ends.
+    pub expires_at: Timestamp,
+}
+
+impl Store {
+    /// Opens a session for `user_id` (audited as a sign-in).
+    pub async fn create_session(
+        &self,
+        secret_hash: &str,
+        user_id: &str,
+        csrf: &str,
+        expires_at: Timestamp,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        let mut write = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO sessions (secret_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(secret_hash)
+        .bind(user_id)
+        .bind(csrf)
+        .bind(micros(change.at))
+        .bind(micros(expires_at))
+        .execute(&mut *write.tx)
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(micros(change.at))
+            .execute(&mut *write.tx)
+            .await?;
+        let subject = format!("user:{user_id}");
+        self.finish_write(write, change, &subject, None, None).await
+    }
+
+    /// The live session with this secret hash at `now`, for an enabled user.
+    pub async fn session(
+        &self,
+        secret_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.*, s.csrf AS session_csrf, s.expires_at AS session_expires FROM sessions s \
+             JOIN users u ON u.id = s.user_id \
+             WHERE s.secret_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
+        )
+        .bind(secret_hash)
+        .bind(micros(now))
+        .fetch_optional(self.reader())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let expires: i64 = row.try_get("session_expires")?;
+        Ok(Some(Session {
+            user: user_from_row(&row)?,
+            csrf: row.try_get("session_csrf")?,
+            expires_at: crate::db::timestamp(expires, "session")?,
+        }))
+    }
+
+    /// Ends a session (sign-out); nothing happens if it is gone already.
+    pub async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE secret_hash = $1")
+            .bind(secret_hash)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+}
