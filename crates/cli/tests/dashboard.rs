@@ -106,11 +106,51 @@ fn sign_in_browse_and_kill_a_flag_with_roles_and_csrf() {
         404
     );
 
+    // Actions show per role; the core decides, and a refusal names its rule in the page.
+    assert!(
+        detail.contains("Approve as engineering_lead") && !detail.contains("Approve as qa_lead")
+    );
+    let qa = sign_in(&server, &quinn);
+    let qa_detail = get(&server, &qa, "/ui/releases/1.4.0").text().unwrap();
+    assert!(
+        qa_detail.contains("Approve as qa_lead")
+            && !qa_detail.contains("Approve as engineering_lead")
+    );
+    let qa_token = csrf(&qa_detail);
+    let approve = |role: &str| {
+        post(
+            &server,
+            &qa,
+            "/ui/releases/1.4.0/approve",
+            &[("csrf", &qa_token), ("role", role)],
+        )
+    };
+    let forged = approve("engineering_lead");
+    assert_eq!(
+        forged.status().as_u16(),
+        403,
+        "posting for a role one does not hold"
+    );
+    assert!(forged.text().unwrap().contains("permission"));
+    let early = approve("qa_lead");
+    let status = early.status().as_u16();
+    let early = early.text().unwrap();
+    assert_eq!(status, 422, "{early}");
+    assert!(early.contains(r#"class="error" role="alert""#), "{early}");
+    let vote = |extra: &[(&str, &str)]| {
+        let mut form = vec![("csrf", qa_token.as_str()), ("role", "qa_lead")];
+        form.extend_from_slice(extra);
+        post(&server, &qa, "/ui/releases/1.4.0/go-no-go", &form)
+            .status()
+            .as_u16()
+    };
+    assert_eq!(vote(&[]), 400, "no choice");
+    assert_eq!(vote(&[("vote", "go")]), 422, "gates and approvals first");
+
     // Flags: the kill switch is a form for those who may pull it.
     let flag = ["flag", "create", "new-rhythm-game", "--stage", "100"];
     assert_ok(&server.cli(&erin, &flag));
     assert_ok(&server.cli(&erin, &["flag", "advance", "new-rhythm-game"]));
-    let qa = sign_in(&server, &quinn);
     let qa_page = get(&server, &qa, "/ui/flags").text().unwrap();
     assert!(
         qa_page.contains("new-rhythm-game") && !qa_page.contains("Kill new-rhythm-game"),

@@ -45,6 +45,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/logout", post(logout))
         .route("/ui/releases", get(releases))
         .route("/ui/releases/{key}", get(release))
+        .route("/ui/releases/{key}/approve", post(approve))
+        .route("/ui/releases/{key}/go-no-go", post(vote))
         .route("/ui/flags", get(flags_page))
         .route("/ui/flags/{key}/kill", post(kill))
         .route("/ui/assets/app.css", get(css))
@@ -264,7 +266,18 @@ async fn release(
     signed: Signed,
     Path(key): Path<String>,
 ) -> Response {
-    let stored = match crate::api::load(&state, &key).await {
+    release_with(&state, &signed, &key, StatusCode::OK, None, None).await
+}
+
+async fn release_with(
+    state: &AppState,
+    signed: &Signed,
+    key: &str,
+    status: StatusCode,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
+    let stored = match crate::api::load(state, key).await {
         Ok(stored) => stored,
         Err(err) => {
             let mut context = signed.context();
@@ -283,16 +296,129 @@ async fn release(
     let story: Vec<Value> = report::report(&stored.release, &events, Vec::new(), now)
         .entries
         .iter()
-        .map(|e| json!({ "when": local(&state, e.at), "section": e.section, "text": e.text, "by": e.by }))
+        .map(|e| json!({ "when": local(state, e.at), "section": e.section, "text": e.text, "by": e.by }))
         .collect();
     let record = &stored.release.record;
     let mut context = signed.context();
     context["r"] = json!(view);
     context["story"] = json!(story);
-    context["freeze"] = json!(local(&state, record.code_freeze_date));
-    context["planned"] = json!(local(&state, record.planned_date));
-    context["deployed"] = json!(record.deployed_date.map(|t| local(&state, t)));
-    page(StatusCode::OK, "release.html", context)
+    context["freeze"] = json!(local(state, record.code_freeze_date));
+    context["planned"] = json!(local(state, record.planned_date));
+    context["deployed"] = json!(record.deployed_date.map(|t| local(state, t)));
+    context["may_approve"] = json!(roles_for(
+        signed,
+        &view.approvals.required,
+        &view.approvals.optional,
+        |role| { !view.approvals.approvals.iter().any(|a| a.role == role) }
+    ));
+    context["may_vote"] = json!(roles_for(signed, &view.go_no_go.participants, &[], |_| {
+        true
+    }));
+    context["error"] = json!(error);
+    context["notice"] = json!(notice);
+    page(status, "release.html", context)
+}
+
+/// The signed-in user's roles among `roles` and `more` that pass `open`, as names.
+fn roles_for(
+    signed: &Signed,
+    roles: &[greenlight_core::Role],
+    more: &[greenlight_core::Role],
+    open: impl Fn(greenlight_core::Role) -> bool,
+) -> Vec<&'static str> {
+    roles
+        .iter()
+        .chain(more)
+        .copied()
+        .filter(|role| signed.session.user.roles.contains(role) && open(*role))
+        .map(|role| role.as_str())
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    #[serde(default)]
+    csrf: String,
+    role: greenlight_core::Role,
+    #[serde(default)]
+    vote: Option<greenlight_core::release::GoNoGo>,
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(key): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Response {
+    let command = greenlight_core::Command::Approve { role: form.role };
+    let done = format!("Approved as {}.", form.role.as_str());
+    act(
+        &state,
+        &signed,
+        &key,
+        &form.csrf,
+        "release.approve",
+        command,
+        done,
+    )
+    .await
+}
+
+async fn vote(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(key): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Response {
+    let Some(vote) = form.vote else {
+        let error = Some("Choose go or no-go.".to_string());
+        return release_with(&state, &signed, &key, StatusCode::BAD_REQUEST, error, None).await;
+    };
+    let command = greenlight_core::Command::GoNoGo {
+        role: form.role,
+        vote,
+        notes: None,
+    };
+    let done = format!("Voted {vote:?} as {}.", form.role.as_str());
+    act(
+        &state,
+        &signed,
+        &key,
+        &form.csrf,
+        "release.go_no_go",
+        command,
+        done,
+    )
+    .await
+}
+
+/// Runs a release command from a form through the core, like the API; the page shows the
+/// outcome, or the rule that refused it and what would satisfy it.
+async fn act(
+    state: &AppState,
+    signed: &Signed,
+    key: &str,
+    csrf: &str,
+    action: &str,
+    command: greenlight_core::Command,
+    done: String,
+) -> Response {
+    if let Some(refused) = signed.csrf_refusal(csrf) {
+        return refused;
+    }
+    let result = match crate::api::load(state, key).await {
+        Ok(stored) => {
+            crate::api::decide_and_commit(state, &signed.actor, &stored, action, &command).await
+        }
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(_) => release_with(state, signed, key, StatusCode::OK, None, Some(done)).await,
+        Err(err) => {
+            let status = err.status();
+            release_with(state, signed, key, status, Some(err.to_string()), None).await
+        }
+    }
 }
 
 async fn flags_page(State(state): State<AppState>, signed: Signed) -> Response {
