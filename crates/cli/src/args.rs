@@ -215,8 +215,12 @@ pub enum ReleaseCommand {
         #[command(flatten)]
         target: Target,
         /// A measured value `NAME=NUMBER`; repeat for several.
-        #[arg(long = "value", required = true)]
+        #[arg(long = "value", required_unless_present = "from_health")]
         values: Vec<String>,
+        /// Fill error_rate_percent (mean) and score_recording_success_percent (lowest) from the
+        /// health monitor's last 48 hours; values given with --value win.
+        #[arg(long)]
+        from_health: bool,
         /// Notes.
         #[arg(long)]
         notes: Option<String>,

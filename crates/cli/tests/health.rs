@@ -169,6 +169,17 @@ fn without_automatic_rollback_a_holding_trigger_asks_for_discussion() {
         raised, 1,
         "an unchanged alert is not raised again every second"
     );
+
+    // The Phase 4 metrics review takes its numbers from the same samples.
+    let review = ["release", "metrics-review", "1.3.1", "--from-health"];
+    assert_ok(&server.cli(&erin, &review));
+    let release = server.cli_json(&erin, &["release", "show", "1.3.1"]);
+    let values = &release["post_release"]["reviews"][0]["values"];
+    let error_rate = values["error_rate_percent"].as_f64().unwrap();
+    assert!(
+        error_rate > 0.0 && error_rate < 60.0,
+        "mean over healthy and failing: {values}"
+    );
 }
 
 fn scenario(server: &Server, traffic: &Shared, validate: bool) {

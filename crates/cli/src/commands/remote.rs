@@ -118,9 +118,15 @@ pub fn release(env: &Env, api: &Api, cmd: ReleaseCommand) -> anyhow::Result<Exit
         ReleaseCommand::MetricsReview {
             target,
             values,
+            from_health,
             notes,
         } => {
             let mut measured = serde_json::Map::new();
+            if from_health {
+                let query = [("minutes", "2880".to_string())];
+                let health: Value = api.get(&path(&target.release, "/health"), &query)?;
+                measured.extend(health_values(&health));
+            }
             for pair in &values {
                 let parsed = pair
                     .split_once('=')
@@ -503,6 +509,38 @@ pub fn events(env: &Env, api: &Api, args: EventsArgs) -> anyhow::Result<ExitCode
     }
     println!("{out}");
     done()
+}
+
+/// The review values the health monitor measured: the mean error rate and the lowest
+/// score-recording success over the series.
+fn health_values(health: &Value) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
+    for series in health["metrics"].as_array().into_iter().flatten() {
+        let values: Vec<f64> = series["points"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["value"].as_f64())
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        match series["name"].as_str() {
+            Some("error rate") => {
+                let mean = values.iter().sum::<f64>() / values.len() as f64;
+                out.insert(
+                    "error_rate_percent".into(),
+                    json!((mean * 1000.0).round() / 1000.0),
+                );
+            }
+            Some("score-recording success") => {
+                let lowest = values.iter().copied().fold(f64::INFINITY, f64::min);
+                out.insert("score_recording_success_percent".into(), json!(lowest));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// `TITLE;OWNER;DUE` as the API's action item.
