@@ -284,4 +284,31 @@ fn walk(db: &Db) {
     let after = server.cli_json(&erin, &period);
     assert_eq!(after["deployments"], 2, "1.4.0 and the hotfix 1.3.1");
     assert_eq!(after["change_failure_rate"], 0.5);
+
+    // The dashboard shows the same numbers, with a chart per week.
+    let browser = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = browser
+        .post(format!("{}/ui/login", server.url))
+        .form(&[("token", erin.as_str())])
+        .send()
+        .unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let page = browser
+        .get(format!("{}/ui/metrics", server.url))
+        .header("cookie", cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("<dt>Change failure rate</dt><dd>50%</dd>"),
+        "{page}"
+    );
+    assert!(page.contains("Production deployments per week"), "{page}");
+    assert_eq!(page.matches("<svg").count(), 2, "{page}");
+    assert!(page.contains("week of 11-1"), "{page}");
 }

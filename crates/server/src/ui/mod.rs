@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/releases/{key}/approve", post(approve))
         .route("/ui/releases/{key}/go-no-go", post(vote))
         .route("/ui/flags", get(flags_page))
+        .route("/ui/metrics", get(metrics))
         .route("/ui/flags/{key}/kill", post(kill))
         .route("/ui/assets/app.css", get(css))
 }
@@ -62,6 +63,7 @@ fn templates() -> &'static Environment<'static> {
             ("releases.html", include_str!("templates/releases.html")),
             ("release.html", include_str!("templates/release.html")),
             ("flags.html", include_str!("templates/flags.html")),
+            ("metrics.html", include_str!("templates/metrics.html")),
         ];
         for (name, source) in sources {
             if let Err(err) = env.add_template(name, source) {
@@ -497,6 +499,83 @@ async fn kill(
             flags_with(&state, &signed, status, Some(err.to_string()), None).await
         }
     }
+}
+
+/// Weeks the metrics page covers.
+const METRIC_WEEKS: i64 = 12;
+
+async fn metrics(State(state): State<AppState>, signed: Signed) -> Response {
+    let now = state.clock.now();
+    let week = SignedDuration::from_hours(7 * 24);
+    let from = now.checked_sub(week * METRIC_WEEKS as i32).unwrap_or(now);
+    let events = match state.store.release_history(now).await {
+        Ok(events) => events,
+        Err(err) => return ApiError::from(err).into_response(),
+    };
+    let tz = state.policy.tz();
+    let whole = greenlight_core::delivery::delivery_metrics(&events, from, now, tz);
+    let mut weeks = Vec::new();
+    for n in 0..METRIC_WEEKS as i32 {
+        let start = from.checked_add(week * n).unwrap_or(from);
+        let end = start.checked_add(week).unwrap_or(start);
+        let m = greenlight_core::delivery::delivery_metrics(&events, start, end, tz);
+        let label = start.to_zoned(tz.clone()).strftime("%m-%d").to_string();
+        weeks.push((label, m));
+    }
+    let deployments: Vec<(String, f64, f64)> = weeks
+        .iter()
+        .map(|(l, m)| {
+            (
+                l.clone(),
+                f64::from(m.deployments),
+                f64::from(m.failed_deployments),
+            )
+        })
+        .collect();
+    let lead: Vec<(String, f64, f64)> = weeks
+        .iter()
+        .map(|(l, m)| (l.clone(), m.lead_time_hours.unwrap_or(0.0), 0.0))
+        .collect();
+    let charts = json!([
+        { "title": "Production deployments per week (failed ones in red)", "svg": bars(&deployments, "deployments") },
+        { "title": "Lead time for changes per week, median hours", "svg": bars(&lead, "hours") },
+    ]);
+    let mut context = signed.context();
+    context["m"] = json!(whole);
+    context["weeks"] = json!(METRIC_WEEKS);
+    context["charts"] = charts;
+    page(StatusCode::OK, "metrics.html", context)
+}
+
+/// A bar chart as inline SVG: one bar per `(label, value, part)`, `part` of it drawn in red.
+/// Labels are dates and the numbers are ours, so nothing user-written reaches the SVG.
+fn bars(series: &[(String, f64, f64)], unit: &str) -> String {
+    let (width, height, bar) = (640.0, 180.0, 640.0 / series.len().max(1) as f64);
+    let top = series
+        .iter()
+        .map(|(_, v, _)| *v)
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let scale = (height - 30.0) / top;
+    let mut svg = format!(
+        r#"<svg role="img" viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg"><title>{unit} per week, highest {top}</title>"#
+    );
+    for (i, (label, value, part)) in series.iter().enumerate() {
+        let x = i as f64 * bar + 4.0;
+        let h = value * scale;
+        let red = part * scale;
+        svg.push_str(&format!(
+            r##"<g><title>week of {label}: {value} {unit}</title><rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="#0b6b2e"/><rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{red:.1}" fill="#a50e0e"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle">{label}</text></g>"##,
+            height - 16.0 - h,
+            bar - 8.0,
+            height - 16.0 - red,
+            bar - 8.0,
+            x + (bar - 8.0) / 2.0,
+            height - 3.0,
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
 }
 
 async fn css() -> Response {
