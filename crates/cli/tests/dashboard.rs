@@ -94,6 +94,8 @@ fn sign_in_browse_and_kill_a_flag_with_roles_and_csrf() {
     assert_eq!(detail.status().as_u16(), 200);
     let detail = detail.text().unwrap();
     for part in [
+        "○ code freeze complete",
+        "Still needed: engineering_lead, qa_lead, product_owner",
         "standard release 1.4.0",
         "unit_tests",
         "Go/No-Go: pending",

@@ -299,7 +299,7 @@ fn walk(db: &Db) {
     let cookie = cookie.split(';').next().unwrap().to_string();
     let page = browser
         .get(format!("{}/ui/metrics", server.url))
-        .header("cookie", cookie)
+        .header("cookie", cookie.clone())
         .send()
         .unwrap()
         .text()
@@ -311,4 +311,21 @@ fn walk(db: &Db) {
     assert!(page.contains("Production deployments per week"), "{page}");
     assert_eq!(page.matches("<svg").count(), 2, "{page}");
     assert!(page.contains("week of 11-1"), "{page}");
+    let detail = browser
+        .get(format!("{}/ui/releases/1.4.0", server.url))
+        .header("cookie", cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    for part in [
+        "<h2>Runbook steps</h2>",
+        "instant_rollback",
+        "<h2>Communications sent</h2>",
+        "Service restored",
+        "<h2>Changelog</h2>",
+        "✓ production deployed",
+    ] {
+        assert!(detail.contains(part), "{part}: {detail}");
+    }
 }

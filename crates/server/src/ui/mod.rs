@@ -313,12 +313,74 @@ async fn release_with(
         &view.approvals.optional,
         |role| { !view.approvals.approvals.iter().any(|a| a.role == role) }
     ));
+    context["checklist"] = json!(checklist(&json!(stored.release.checklist)));
+    context["missing_roles"] = json!(
+        view.approvals
+            .missing_required
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+    );
+    let (sent, steps) = match (
+        state.store.communications(id).await,
+        state.store.steps(id).await,
+    ) {
+        (Ok(sent), Ok(steps)) => (sent, steps),
+        (Err(err), _) | (_, Err(err)) => return ApiError::from(err).into_response(),
+    };
+    context["sent"] = json!(
+        sent.iter()
+            .map(|c| json!({
+                "when": local(state, c.sent_at),
+                "channel": greenlight_core::comms::channel_name(c.communication_type),
+                "audience": greenlight_core::comms::audience_name(c.audience),
+                "subject": c.subject,
+            }))
+            .collect::<Vec<_>>()
+    );
+    context["steps"] = json!(
+        steps
+            .iter()
+            .map(|s| json!({
+                "when": local(state, s.started_at),
+                "run": s.run_kind,
+                "step": s.step,
+                "outcome": s.outcome,
+                "seconds": format!("{:.1}", s.duration_ms as f64 / 1000.0),
+            }))
+            .collect::<Vec<_>>()
+    );
     context["may_vote"] = json!(roles_for(signed, &view.go_no_go.participants, &[], |_| {
         true
     }));
     context["error"] = json!(error);
     context["notice"] = json!(notice);
     page(status, "release.html", context)
+}
+
+/// The checklist's yes/no items as `(item, done)`, in the spec's order.
+fn checklist(value: &Value) -> Vec<(String, bool)> {
+    const ITEMS: [&str; 15] = [
+        "code_freeze_complete",
+        "release_notes_drafted",
+        "stakeholders_notified",
+        "quality_gates_phase1_passed",
+        "staging_deployed",
+        "smoke_tests_passed",
+        "qa_validation_complete",
+        "browser_testing_complete",
+        "performance_testing_complete",
+        "quality_gates_phase2_passed",
+        "production_deployed",
+        "post_deployment_smoke_tests_passed",
+        "quality_gates_phase3_passed",
+        "monitoring_complete",
+        "release_retrospective_scheduled",
+    ];
+    ITEMS
+        .iter()
+        .map(|item| (item.replace('_', " "), value[item] == true))
+        .collect()
 }
 
 /// The signed-in user's roles among `roles` and `more` that pass `open`, as names.
