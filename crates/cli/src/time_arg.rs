@@ -6,6 +6,17 @@ use jiff::{Timestamp, Zoned};
 
 use crate::exit::usage;
 
+/// Reads a local date (`2026-11-01`, from its midnight in `tz`) or a time as [`parse_time`].
+pub fn parse_date_or_time(text: &str, tz: &TimeZone, now: Timestamp) -> anyhow::Result<Timestamp> {
+    if let Ok(date) = text.trim().parse::<Date>() {
+        return date
+            .to_zoned(tz.clone())
+            .map(|z| z.timestamp())
+            .map_err(|e| usage(format!("`{text}`: {e}")));
+    }
+    parse_time(text, tz, now)
+}
+
 /// Reads a time: RFC 3339 with an offset (`2026-12-03T14:30:00-08:00`, `...Z`), a local date-time
 /// in the policy's zone (`2026-12-03T14:30`, `2026-12-03 14:30`), or `now`.
 pub fn parse_time(text: &str, tz: &TimeZone, now: Timestamp) -> anyhow::Result<Timestamp> {

@@ -209,21 +209,13 @@ pub fn hotfixes_following(events: &[Event], release_id: Uuid) -> Vec<FollowingHo
             continue;
         }
         let next = deployments.get(index + 1).map(|(t, _)| *t);
-        for hotfix in stories
-            .values()
-            .filter(|s| s.release_type == Some(ReleaseType::Hotfix))
-        {
-            let Some(started) = hotfix.planned_at else {
-                continue;
-            };
-            if started >= *at && next.is_none_or(|n| started < n) {
-                out.push(FollowingHotfix {
-                    version: hotfix.version.clone(),
-                    started_at: started,
-                    deployed_at: hotfix.deployed.first().copied(),
-                });
-            }
-        }
+        out.extend(
+            hotfixes_in_production(&stories, *at, next).map(|(hotfix, started)| FollowingHotfix {
+                version: hotfix.version.clone(),
+                started_at: started,
+                deployed_at: hotfix.deployed.first().copied(),
+            }),
+        );
     }
     out.sort_by_key(|h| h.started_at);
     out
@@ -284,17 +276,26 @@ fn failure(
         let restored = story.rollback_completed.map(|done| minutes(started, done));
         return Some(("rollback".into(), restored));
     }
-    let in_production = |t: Timestamp| t >= at && next_deploy.is_none_or(|next| t < next);
-    stories
-        .values()
-        .filter(|s| s.release_type == Some(ReleaseType::Hotfix))
-        .filter_map(|s| Some((s, s.planned_at?)))
-        .filter(|(_, started)| in_production(*started))
+    hotfixes_in_production(stories, at, next_deploy)
         .min_by_key(|(_, started)| *started)
         .map(|(hotfix, started)| {
             let restored = hotfix.deployed.first().map(|done| minutes(started, *done));
             (format!("hotfix {}", hotfix.version), restored)
         })
+}
+
+/// The hotfixes started while a release deployed at `at` was in production (until the next
+/// production deployment, `next`), with when each started.
+fn hotfixes_in_production(
+    stories: &BTreeMap<Uuid, Story>,
+    at: Timestamp,
+    next: Option<Timestamp>,
+) -> impl Iterator<Item = (&Story, Timestamp)> {
+    stories
+        .values()
+        .filter(|s| s.release_type == Some(ReleaseType::Hotfix))
+        .filter_map(|s| Some((s, s.planned_at?)))
+        .filter(move |(_, started)| *started >= at && next.is_none_or(|n| *started < n))
 }
 
 fn gate_rates(events: &[Event], from: Timestamp, to: Timestamp) -> Vec<GateRate> {

@@ -189,16 +189,19 @@ impl Store {
         row.as_ref().map(message_from_row).transpose()
     }
 
-    /// Messages, newest first, optionally of one status.
+    /// Messages of topics starting with `topic_prefix` (`""`: all), newest first, optionally of
+    /// one status.
     pub async fn outbox(
         &self,
+        topic_prefix: &str,
         status: Option<OutboxStatus>,
         limit: i64,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, topic, release_id, idempotency_key, payload, status, attempts, available_at, created_at, last_error, done_at FROM outbox \
-             WHERE ($1 = '' OR status = $1) ORDER BY created_at DESC LIMIT $2",
+             WHERE topic LIKE $1 || '%' AND ($2 = '' OR status = $2) ORDER BY created_at DESC LIMIT $3",
         )
+        .bind(topic_prefix)
         .bind(status.map(|s| s.as_str()).unwrap_or(""))
         .bind(limit.clamp(1, 5000))
         .fetch_all(self.reader())

@@ -452,7 +452,11 @@ async fn outbox_messages_commit_with_their_change_and_are_claimed_once(db: &Test
         )
         .await
         .unwrap();
-    let dead = db.store.outbox(Some(OutboxStatus::Dead), 10).await.unwrap();
+    let dead = db
+        .store
+        .outbox("", Some(OutboxStatus::Dead), 10)
+        .await
+        .unwrap();
     assert_eq!(dead[0].last_error.as_deref(), Some("smtp down"));
     assert_eq!(dead[0].attempts, 2);
 
@@ -461,7 +465,14 @@ async fn outbox_messages_commit_with_their_change_and_are_claimed_once(db: &Test
     again_change.outbox = plan.outbox.clone();
     again_change.outbox[0].id = Uuid::new_v4();
     db.store.enqueue(&again_change).await.unwrap();
-    assert_eq!(db.store.outbox(None, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        db.store
+            .outbox("notification.", None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // A dead letter goes back by hand; delivery and its record commit together, once.
     let retry = change("communication.retry");

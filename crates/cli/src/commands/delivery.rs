@@ -3,23 +3,28 @@
 use std::process::ExitCode;
 
 use jiff::Timestamp;
-use jiff::civil::Date;
 use serde_json::Value;
 
 use super::{Env, done};
 use crate::args::MetricsArgs;
 use crate::client::Api;
 use crate::output::{print_json, table};
-use crate::time_arg::parse_time;
+use crate::time_arg::parse_date_or_time;
 
 /// Runs `greenlight metrics`.
 pub fn run(env: &Env, api: &Api, args: MetricsArgs) -> anyhow::Result<ExitCode> {
     let mut query = Vec::new();
     if let Some(from) = &args.from {
-        query.push(("from", when(env, from)?.to_string()));
+        query.push((
+            "from",
+            parse_date_or_time(from, env.policy.tz(), env.now)?.to_string(),
+        ));
     }
     if let Some(to) = &args.to {
-        query.push(("to", when(env, to)?.to_string()));
+        query.push((
+            "to",
+            parse_date_or_time(to, env.policy.tz(), env.now)?.to_string(),
+        ));
     }
     if args.csv {
         query.push(("format", "csv".to_string()));
@@ -76,15 +81,6 @@ pub fn run(env: &Env, api: &Api, args: MetricsArgs) -> anyhow::Result<ExitCode> 
         println!("No production deployment in this period; widen it with --from.");
     }
     done()
-}
-
-/// A local date (from its midnight) or a time.
-pub fn when(env: &Env, text: &str) -> anyhow::Result<Timestamp> {
-    if let Ok(date) = text.trim().parse::<Date>() {
-        let zoned = date.to_zoned(env.policy.tz().clone())?;
-        return Ok(zoned.timestamp());
-    }
-    parse_time(text, env.policy.tz(), env.now)
 }
 
 fn day(env: &Env, value: &Value) -> String {

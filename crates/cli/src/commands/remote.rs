@@ -551,7 +551,7 @@ fn retrospective_item(env: &Env, text: &str) -> anyhow::Result<Value> {
             "--item `{text}`: give TITLE;OWNER;DUE (`Add a score-sync alert;omar;2026-12-04`)"
         )));
     };
-    let due_at = super::delivery::when(env, due)?;
+    let due_at = crate::time_arg::parse_date_or_time(due, env.policy.tz(), env.now)?;
     Ok(json!({ "title": title, "owner": owner, "due_at": due_at }))
 }
 

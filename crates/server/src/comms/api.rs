@@ -98,16 +98,8 @@ pub async fn list(
         }
     };
     let limit = query.limit.unwrap_or(100);
-    // The outbox holds hooks' messages too; keep asking until enough communications are found.
-    let messages = state.store.outbox(status, 5000).await?;
-    Ok(Json(
-        messages
-            .into_iter()
-            .filter(|m| m.topic.starts_with(super::TOPIC))
-            .take(usize::try_from(limit.clamp(1, 5000)).unwrap_or(100))
-            .map(CommsMessage::from)
-            .collect(),
-    ))
+    let messages = state.store.outbox(super::TOPIC, status, limit).await?;
+    Ok(Json(messages.into_iter().map(CommsMessage::from).collect()))
 }
 
 /// Puts a dead letter back in the queue, due at once (after its cause is fixed).
