@@ -3,7 +3,10 @@
 // transferred measured), the kill switch, and axe-core on every page (no serious or critical
 // violation). Run by crates/cli/tests/dashboard_browser.rs, which starts the server and seeds it:
 //   GREENLIGHT_URL, GREENLIGHT_LEAD (engineering lead token), GREENLIGHT_QA (QA lead token),
+//   GREENLIGHT_PO (product owner token), GREENLIGHT_ADMIN (moves the server's test clock),
 //   CHROMIUM (the browser), SCREENSHOTS (a directory, optional).
+// Release 1.5.0 is walked through its page: the last Phase 1 gate, staging, approvals and Go,
+// production, rollback; runbook progress arrives live (the page reloads itself when a run ends).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -111,5 +114,100 @@ test('a QA lead sees no kill switch and approves only as QA lead', async () => {
   await page.getByRole('alert').waitFor();
   assert.match(await page.getByRole('alert').innerText(), /refused/);
   await axeClean(page, 'refusal');
+  await page.close();
+});
+
+/** Calls the API as `token`; fails on an error status. */
+async function api(token, method, path, body) {
+  const response = await fetch(`${url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function setClock(now) {
+  await api(process.env.GREENLIGHT_ADMIN, 'PUT', '/_test/clock', { now });
+}
+
+/** Waits until the release page (reloaded by its own script) shows `status`. */
+async function statusShows(page, status) {
+  await page.locator('h1 .status', { hasText: new RegExp(`^${status}$`) }).waitFor({ timeout: 20000 });
+}
+
+test('an engineering lead walks a release from its last gate to production and back', async () => {
+  const [qa, po] = [process.env.GREENLIGHT_QA, process.env.GREENLIGHT_PO];
+  // Tuesday 1 December 2026, 10:00 in Los Angeles.
+  await setClock('2026-12-01T18:00:00Z');
+  let page = await signIn(process.env.GREENLIGHT_LEAD);
+  await page.goto(`${url}/ui/releases/1.5.0`);
+
+  // The last Phase 1 gate, recorded in the page.
+  const planning = page.getByRole('region', { name: 'planning open' });
+  await planning.getByText('Record a planning gate result').click();
+  await planning.getByLabel('Gate', { exact: true }).selectOption('security_scan');
+  await planning.getByLabel('Passed').check();
+  await planning.getByLabel('Evidence or reason').fill('SARIF: no critical finding');
+  await planning.getByRole('button', { name: 'Record gate' }).click();
+  await page.getByRole('status').filter({ hasText: 'Recorded security_scan: passed.' }).waitFor();
+
+  // Staging, confirmed; progress arrives by itself.
+  await page.getByRole('button', { name: 'Deploy to staging…' }).click();
+  await page.getByRole('heading', { name: 'Deploy 1.5.0 to staging?' }).waitFor();
+  assert.match(await page.locator('main').innerText(), /deploy_staging/);
+  await axeClean(page, 'confirmation');
+  await shot(page, 'confirm-deploy');
+  await page.getByRole('button', { name: 'Deploy 1.5.0 to staging' }).click();
+  await page.getByText('Running the staging runbook').waitFor();
+  assert.equal(new URL(page.url()).pathname, '/ui/releases/1.5.0', 'a reload reads, never re-posts');
+  await statusShows(page, 'staging');
+  assert.match(await page.locator('#runbook').innerText(), /deploy_staging\s+succeeded/);
+
+  // Phase 2 by the QA lead (API); approvals and Go from the others, the lead's in the page.
+  const release = await api(qa, 'GET', '/releases/1.5.0');
+  const staging = release.phases.find((p) => p.phase === 'staging_validation');
+  for (const gate of staging.gates) {
+    await api(qa, 'POST', '/releases/1.5.0/gates', { phase: 'staging_validation', gate: gate.name, passed: true });
+  }
+  await api(qa, 'POST', '/releases/1.5.0/approvals', { role: 'qa_lead' });
+  await api(po, 'POST', '/releases/1.5.0/approvals', { role: 'product_owner' });
+  await page.reload();
+  await page.getByRole('button', { name: 'Approve as engineering_lead' }).click();
+  await page.getByRole('status').filter({ hasText: 'Approved as engineering_lead.' }).waitFor();
+  await api(qa, 'POST', '/releases/1.5.0/go-no-go', { role: 'qa_lead', vote: 'go' });
+  await api(po, 'POST', '/releases/1.5.0/go-no-go', { role: 'product_owner', vote: 'go' });
+  await page.getByRole('group', { name: 'Go/No-Go as engineering_lead' }).getByLabel('Go', { exact: true }).check();
+  await page.getByRole('button', { name: 'Vote' }).click();
+  await page.getByText('Go/No-Go: go').waitFor();
+
+  // Production on Thursday 3 December, 14:30, inside the window; a new day, a new session.
+  await setClock('2026-12-03T22:30:00Z');
+  await page.close();
+  page = await signIn(process.env.GREENLIGHT_LEAD);
+  await page.goto(`${url}/ui/releases/1.5.0`);
+  await page.getByRole('button', { name: 'Deploy to production…' }).click();
+  await page.getByRole('button', { name: 'Deploy 1.5.0 to production' }).click();
+  await page.getByText('Running the production runbook').waitFor();
+  await statusShows(page, 'deployed');
+  assert.match(await page.locator('#runbook').innerText(), /smoke_tests\s+succeeded/);
+  await page.getByRole('heading', { name: 'Health' }).waitFor();
+  await axeClean(page, 'deployed release');
+  await shot(page, 'deployed');
+
+  // Roll back, confirmed; the follow-ups appear with their deadlines.
+  await page.getByLabel('Why roll back').fill('scores not saved on Safari');
+  await page.getByRole('button', { name: 'Roll back…' }).click();
+  await page.getByRole('button', { name: 'Roll back 1.5.0' }).click();
+  await statusShows(page, 'rolled_back');
+  const text = await page.locator('main').innerText();
+  assert.match(text, /scores not saved on Safari/);
+  assert.match(text, /instant_rollback\s+succeeded/);
+  await page.getByRole('button', { name: /^Mark .* done$/ }).first().click();
+  await page.getByRole('status').filter({ hasText: /^Marked .* done\.$/ }).waitFor();
+  await axeClean(page, 'rolled back release');
+  await shot(page, 'rolled-back');
   await page.close();
 });

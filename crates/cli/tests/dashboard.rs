@@ -1,6 +1,7 @@
 //! The web dashboard against a real server over HTTP (a browser's requests, no JavaScript
 //! needed): sign-in with a token into a session cookie, pages for releases and flags, the kill
-//! switch as a form, CSRF and role checks, escaping, sign-out.
+//! switch as a form, CSRF and role checks, escaping, sign-out; a release recorded, deployed,
+//! rolled back and cancelled through its page with confirmations, on SQLite and PostgreSQL.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,7 +10,8 @@ use reqwest::redirect::Policy;
 use serde_json::json;
 
 mod support;
-use support::{Db, Server, assert_ok, http};
+use greenlight_core::gates::GatePhase;
+use support::{ADMIN, Db, Server, assert_ok, http, record_gates};
 
 fn browser() -> Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -222,4 +224,361 @@ fn sign_in_browse_and_kill_a_flag_with_roles_and_csrf() {
     assert_eq!(get(&server, &lead, "/ui/releases").status().as_u16(), 303);
     let css = get(&server, &qa, "/ui/assets/app.css");
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+}
+
+const RUNBOOKS: &str = r#"
+[runbooks]
+staging = [{ name = "deploy_staging", run = "sleep 0.3; echo staging" }]
+production = [
+  { name = "deploy", run = "sleep 0.3; echo deploy" },
+  { name = "smoke_tests", run = "echo smoke" },
+]
+rollback = [{ name = "instant_rollback", run = "echo rollback" }]
+"#;
+
+/// The value of hidden field `name` in the first form that has it.
+fn field(html: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{name}: {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// The release's status through the API.
+fn status(server: &Server, version: &str) -> String {
+    let view: serde_json::Value = http()
+        .get(format!("{}/api/v1/releases/{version}", server.url))
+        .bearer_auth(ADMIN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    view["record"]["status"].as_str().unwrap().to_string()
+}
+
+/// Waits until the release's runbook run has ended.
+fn settled(server: &Server, version: &str) {
+    for _ in 0..100 {
+        let view: serde_json::Value = http()
+            .get(format!("{}/api/v1/releases/{version}", server.url))
+            .bearer_auth(ADMIN)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if view["deployment"].is_null() && view["rollback"].is_null() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the run of {version} did not end");
+}
+
+#[test]
+fn a_release_walks_through_its_page_from_gates_to_rollback() {
+    for db in support::databases() {
+        eprintln!("backend: {}", db.name);
+        walk_through_pages(&db);
+    }
+}
+
+fn walk_through_pages(db: &Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("greenlight.toml");
+    std::fs::write(&config, RUNBOOKS).unwrap();
+    let server = Server::start_with(db, &["--config", config.to_str().unwrap()], &[]);
+    let erin = server.add_user("erin", "engineering_lead");
+    let quinn = server.add_user("quinn", "qa_lead");
+    let pat = server.add_user("pat", "product_owner");
+    assert_ok(&server.cli(
+        ADMIN,
+        &["environments", "baseline", "--env", "production", "1.3.0"],
+    ));
+    server.set_clock("2026-11-10T18:00:00Z");
+    let plan = [
+        "release",
+        "plan",
+        "--version",
+        "1.4.0",
+        "--date",
+        "2026-11-19T14:00",
+    ];
+    assert_ok(&server.cli(&erin, &plan));
+    assert_ok(&server.cli(&erin, &["release", "freeze", "1.4.0"]));
+    let qa = sign_in(&server, &quinn);
+
+    // Gates: the QA lead records one through the page; a bad gate name is refused in the page.
+    let page = get(&server, &qa, "/ui/releases/1.4.0").text().unwrap();
+    assert!(page.contains("Record a planning gate result"), "{page}");
+    let token = csrf(&page);
+    let gate = |name: &str, result: &str| {
+        post(
+            &server,
+            &qa,
+            "/ui/releases/1.4.0/gates",
+            &[
+                ("csrf", &token),
+                ("phase", "planning"),
+                ("gate", name),
+                ("result", result),
+                ("reason", "CI run 812"),
+            ],
+        )
+    };
+    let unknown = gate("no_such_gate", "pass");
+    assert_eq!(unknown.status().as_u16(), 422);
+    assert!(unknown.text().unwrap().contains("no_such_gate"));
+    let unreadable = gate("unit_tests", "maybe");
+    assert_eq!(unreadable.status().as_u16(), 400);
+    assert!(
+        unreadable
+            .text()
+            .unwrap()
+            .contains("The form could not be read")
+    );
+    let recorded = gate("unit_tests", "pass");
+    assert_eq!(recorded.status().as_u16(), 200);
+    let recorded = recorded.text().unwrap();
+    assert!(
+        recorded.contains("Recorded unit_tests: passed."),
+        "{recorded}"
+    );
+    assert!(
+        recorded.contains("Tue 2026-11-10 10:00 PST</td>"),
+        "{recorded}"
+    );
+    let failed = gate("integration_tests", "fail").text().unwrap();
+    assert!(
+        failed.contains("Recorded integration_tests: failed.") && failed.contains("(CI run 812)"),
+        "{failed}"
+    );
+    record_gates(&server, &quinn, "1.4.0", GatePhase::Planning);
+
+    // Deploy asks first: the confirmation changes nothing; a role that may not deploy sees no
+    // button and is refused before any confirmation.
+    // (Sessions last 12 hours on the server's clock: a week later everyone signs in again.)
+    server.set_clock("2026-11-17T18:00:00Z");
+    let expired = get(&server, &qa, "/ui/releases/1.4.0");
+    assert_eq!(expired.status().as_u16(), 303, "the session expired");
+    let qa = sign_in(&server, &quinn);
+    let lead = sign_in(&server, &erin);
+    let qa_page = get(&server, &qa, "/ui/releases/1.4.0").text().unwrap();
+    assert!(!qa_page.contains("Deploy to staging"), "{qa_page}");
+    let qa_deploy = post(
+        &server,
+        &qa,
+        "/ui/releases/1.4.0/deploy",
+        &[("csrf", &csrf(&qa_page)), ("environment", "staging")],
+    );
+    assert_eq!(qa_deploy.status().as_u16(), 403);
+    let page = get(&server, &lead, "/ui/releases/1.4.0").text().unwrap();
+    assert!(page.contains("Deploy to staging…"), "{page}");
+    let token = csrf(&page);
+    let deploy = |extra: &[(&str, &str)]| {
+        let mut form = vec![("csrf", token.as_str()), ("environment", "staging")];
+        form.extend_from_slice(extra);
+        post(&server, &lead, "/ui/releases/1.4.0/deploy", &form)
+    };
+    let ask = deploy(&[]).text().unwrap();
+    assert!(
+        ask.contains("Deploy 1.4.0 to staging?")
+            && ask.contains("staging_deployment_started")
+            && ask.contains("<li>deploy_staging</li>"),
+        "{ask}"
+    );
+    assert_eq!(
+        status(&server, "1.4.0"),
+        "planned",
+        "asking changes nothing"
+    );
+    let revision = field(&ask, "revision");
+    let stale = (revision.parse::<i64>().unwrap() - 1).to_string();
+    let moved = deploy(&[("revision", &stale)]);
+    assert_eq!(moved.status().as_u16(), 409);
+    assert!(
+        moved
+            .text()
+            .unwrap()
+            .contains("changed since you confirmed")
+    );
+    let started = deploy(&[("revision", &revision)]).text().unwrap();
+    assert!(
+        started.contains("Deployment of 1.4.0 to staging started."),
+        "{started}"
+    );
+    settled(&server, "1.4.0");
+    assert_eq!(status(&server, "1.4.0"), "staging");
+    let page = get(&server, &lead, "/ui/releases/1.4.0").text().unwrap();
+    assert!(
+        page.contains("<td>deploy_staging</td><td>succeeded</td>"),
+        "{page}"
+    );
+
+    // Approvals and Go through the API for the others, the lead's through the page.
+    record_gates(&server, &quinn, "1.4.0", GatePhase::StagingValidation);
+    let others = [(&quinn, "qa_lead"), (&pat, "product_owner")];
+    for (token, role) in others {
+        assert_ok(&server.cli(token, &["approve", "1.4.0", "--role", role]));
+    }
+    let page = post(
+        &server,
+        &lead,
+        "/ui/releases/1.4.0/approve",
+        &[("csrf", &token), ("role", "engineering_lead")],
+    );
+    assert!(
+        page.text()
+            .unwrap()
+            .contains("Approved as engineering_lead.")
+    );
+    for (token, role) in others {
+        let vote = ["go-no-go", "1.4.0", "--role", role, "--vote", "go"];
+        assert_ok(&server.cli(token, &vote));
+    }
+    let voted = post(
+        &server,
+        &lead,
+        "/ui/releases/1.4.0/go-no-go",
+        &[
+            ("csrf", &token),
+            ("role", "engineering_lead"),
+            ("vote", "go"),
+        ],
+    );
+    assert!(voted.text().unwrap().contains("Go/No-Go: go"));
+
+    // Production: refused on Wednesday 18 November, 11:00 in Los Angeles, with the rule.
+    server.set_clock("2026-11-18T19:00:00Z");
+    let lead = sign_in(&server, &erin);
+    let token = csrf(&get(&server, &lead, "/ui/releases").text().unwrap());
+    let page = get(&server, &lead, "/ui/releases/1.4.0").text().unwrap();
+    assert!(page.contains("Deploy to production…"), "{page}");
+    let form = [("csrf", token.as_str()), ("environment", "production")];
+    let early = post(&server, &lead, "/ui/releases/1.4.0/deploy", &form);
+    assert_eq!(early.status().as_u16(), 422);
+    assert!(
+        early.text().unwrap().contains(
+            "refused by deployment_window: Wed 2026-11-18 11:00 PST is blocked: outside the standard deployment window"
+        )
+    );
+
+    // Thursday 19 November, 14:30 in Los Angeles: inside the window.
+    server.set_clock("2026-11-19T22:30:00Z");
+    let lead = sign_in(&server, &erin);
+    let qa = sign_in(&server, &quinn);
+    let token = csrf(&get(&server, &lead, "/ui/releases").text().unwrap());
+    let form = [("csrf", token.as_str()), ("environment", "production")];
+    let ask = post(&server, &lead, "/ui/releases/1.4.0/deploy", &form)
+        .text()
+        .unwrap();
+    assert!(ask.contains("<li>deploy</li><li>smoke_tests</li>"), "{ask}");
+    let revision = field(&ask, "revision");
+    let confirmed = [
+        ("csrf", token.as_str()),
+        ("environment", "production"),
+        ("revision", revision.as_str()),
+    ];
+    post(&server, &lead, "/ui/releases/1.4.0/deploy", &confirmed);
+    settled(&server, "1.4.0");
+    assert_eq!(status(&server, "1.4.0"), "deployed");
+    let page = get(&server, &lead, "/ui/releases/1.4.0").text().unwrap();
+    assert!(
+        page.contains(r#"id="health-h""#) && page.contains("<svg role=\"img\""),
+        "{page}"
+    );
+    assert!(page.contains("Roll back…") && !page.contains("Cancel release…"));
+
+    // Rollback: a reason is required (the rule says so in the page), then confirmed.
+    let empty = post(
+        &server,
+        &lead,
+        "/ui/releases/1.4.0/rollback",
+        &[("csrf", &token), ("reason", " ")],
+    );
+    assert_eq!(empty.status().as_u16(), 422);
+    let reason = "scores not saved on Safari";
+    let ask = post(
+        &server,
+        &lead,
+        "/ui/releases/1.4.0/rollback",
+        &[("csrf", &token), ("reason", reason)],
+    )
+    .text()
+    .unwrap();
+    assert!(
+        ask.contains("Roll production back from 1.4.0?") && ask.contains("instant_rollback"),
+        "{ask}"
+    );
+    assert_eq!(status(&server, "1.4.0"), "deployed");
+    let revision = field(&ask, "revision");
+    let confirmed = [
+        ("csrf", token.as_str()),
+        ("reason", reason),
+        ("revision", revision.as_str()),
+    ];
+    post(&server, &lead, "/ui/releases/1.4.0/rollback", &confirmed);
+    settled(&server, "1.4.0");
+    assert_eq!(status(&server, "1.4.0"), "rolled_back");
+    let page = get(&server, &lead, "/ui/releases/1.4.0").text().unwrap();
+    assert!(page.contains(reason), "{page}");
+    let done = post(
+        &server,
+        &lead,
+        "/ui/releases/1.4.0/action-items/incident_report",
+        &[("csrf", &token)],
+    );
+    assert_eq!(done.status().as_u16(), 200);
+    assert!(done.text().unwrap().contains("done by erin"));
+
+    // Cancel, confirmed; the QA lead may not.
+    let plan = ["release", "plan", "--version", "1.5.0"];
+    assert_ok(&server.cli(&erin, &plan));
+    let qa_cancel = post(
+        &server,
+        &qa,
+        "/ui/releases/1.5.0/cancel",
+        &[
+            (
+                "csrf",
+                &csrf(&get(&server, &qa, "/ui/releases").text().unwrap()),
+            ),
+            ("reason", "x"),
+        ],
+    );
+    assert_eq!(qa_cancel.status().as_u16(), 403);
+    let ask = post(
+        &server,
+        &lead,
+        "/ui/releases/1.5.0/cancel",
+        &[("csrf", &token), ("reason", "folded into 1.6.0")],
+    )
+    .text()
+    .unwrap();
+    assert!(ask.contains("Cancel release 1.5.0?"), "{ask}");
+    let revision = field(&ask, "revision");
+    let form = [
+        ("csrf", token.as_str()),
+        ("reason", "folded into 1.6.0"),
+        ("revision", revision.as_str()),
+    ];
+    let cancelled = post(&server, &lead, "/ui/releases/1.5.0/cancel", &form);
+    assert!(
+        cancelled
+            .text()
+            .unwrap()
+            .contains("Release 1.5.0 is cancelled.")
+    );
+    assert_eq!(status(&server, "1.5.0"), "cancelled");
+
+    // A hotfix shows its timeline against the 2-4 hour target.
+    let hotfix = ["hotfix", "start", "--from", "1.3.0", "--title", "score fix"];
+    assert_ok(&server.cli(&erin, &hotfix));
+    server.set_clock("2026-11-19T23:20:00Z");
+    let page = get(&server, &lead, "/ui/releases/1.3.1").text().unwrap();
+    assert!(
+        page.contains("Hotfix timeline") && page.contains(r#"data-minutes="50""#),
+        "{page}"
+    );
 }

@@ -1,6 +1,7 @@
 //! The dashboard in a real headless Chromium (`e2e/dashboard.test.mjs`, playwright-core and
-//! axe-core from npm): sign-in, pages, the kill switch, role-aware actions, accessibility, First
-//! Contentful Paint and bytes of the release page. Needs Debian's `chromium` and
+//! axe-core from npm): sign-in, pages, the kill switch, role-aware actions, a release walked
+//! from its last gate through staging and production to a rollback with live runbook progress,
+//! accessibility, First Contentful Paint and bytes of the release page. Needs Debian's `chromium` and
 //! `npm ci --prefix e2e`; skipped with a note when either is missing, unless
 //! `GREENLIGHT_REQUIRE_BROWSER=1` (set by `.ci/run`). `SCREENSHOTS=DIR` keeps screenshots.
 
@@ -10,7 +11,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod support;
-use support::{Db, Server, assert_ok};
+use support::{ADMIN, Db, Server, assert_ok};
+
+/// Runbooks slow enough to watch their steps in the page.
+const RUNBOOKS: &str = r#"
+[runbooks]
+staging = [{ name = "deploy_staging", run = "sleep 1; echo staging" }]
+production = [
+  { name = "deploy", run = "sleep 1; echo deploy" },
+  { name = "smoke_tests", run = "sleep 1; echo smoke" },
+]
+rollback = [{ name = "instant_rollback", run = "sleep 1; echo rollback" }]
+"#;
 
 fn e2e_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e")
@@ -40,9 +52,15 @@ fn browser() -> Option<PathBuf> {
 fn the_dashboard_in_a_real_browser() {
     let Some(chromium) = browser() else { return };
     let db = Db::sqlite();
-    let server = Server::start(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("greenlight.toml");
+    std::fs::write(&config, RUNBOOKS).unwrap();
+    let server = Server::start_with(&db, &["--config", config.to_str().unwrap()], &[]);
     let erin = server.add_user("erin", "engineering_lead");
     let quinn = server.add_user("quinn", "qa_lead");
+    let pat = server.add_user("pat", "product_owner");
+    let baseline = ["environments", "baseline", "--env", "production", "1.3.0"];
+    assert_ok(&server.cli(ADMIN, &baseline));
     server.set_clock("2026-11-24T18:00:00Z");
     assert_ok(&server.cli(&erin, &["release", "plan", "--version", "1.4.0"]));
     assert_ok(&server.cli(&erin, &["release", "freeze", "1.4.0"]));
@@ -52,6 +70,25 @@ fn the_dashboard_in_a_real_browser() {
         "1.4.0",
         greenlight_core::gates::GatePhase::Planning,
     );
+    // The release the browser walks: everything of Phase 1 but its security scan.
+    let plan = [
+        "release",
+        "plan",
+        "--version",
+        "1.5.0",
+        "--date",
+        "2026-12-03T14:00",
+    ];
+    assert_ok(&server.cli(&erin, &plan));
+    assert_ok(&server.cli(&erin, &["release", "freeze", "1.5.0"]));
+    for gate in support::gate_names(greenlight_core::gates::GatePhase::Planning) {
+        if gate != "security_scan" {
+            let record = [
+                "gate", "record", "1.5.0", "--phase", "planning", "--gate", &gate,
+            ];
+            assert_ok(&server.cli(&quinn, &[&record[..], &["--pass"]].concat()));
+        }
+    }
     let flag = ["flag", "create", "new-rhythm-game", "--stage", "100"];
     assert_ok(&server.cli(&erin, &flag));
     assert_ok(&server.cli(&erin, &["flag", "advance", "new-rhythm-game"]));
@@ -62,6 +99,8 @@ fn the_dashboard_in_a_real_browser() {
         .env("GREENLIGHT_URL", &server.url)
         .env("GREENLIGHT_LEAD", &erin)
         .env("GREENLIGHT_QA", &quinn)
+        .env("GREENLIGHT_PO", &pat)
+        .env("GREENLIGHT_ADMIN", ADMIN)
         .env("CHROMIUM", &chromium);
     let out = node.output().expect("node runs");
     let report = format!(

@@ -103,6 +103,16 @@ impl Store {
             .collect()
     }
 
+    /// The sequence number of the release's newest event (0 without events): where a page that
+    /// shows the release now should start following it.
+    pub async fn last_event_seq(&self, release_id: Uuid) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM events WHERE release_id = $1")
+            .bind(release_id.to_string())
+            .fetch_one(self.reader())
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// The whole history of one release, as core events (for replay and reports).
     pub async fn release_events(&self, release_id: Uuid) -> Result<Vec<Event>, StoreError> {
         let rows = sqlx::query("SELECT body FROM events WHERE release_id = $1 ORDER BY seq")

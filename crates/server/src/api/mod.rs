@@ -448,6 +448,25 @@ async fn execute_once(
     Ok(Released::new(StatusCode::OK, &saved, state))
 }
 
+/// Decides `command` on `stored` as `actor` at `now` without committing anything: the events it
+/// would emit, or the refusal. The dashboard asks this before it shows a confirmation.
+pub(crate) async fn decide_at(
+    state: &AppState,
+    actor: &Actor,
+    stored: &StoredRelease,
+    command: &Command,
+    now: jiff::Timestamp,
+) -> ApiResult<Vec<greenlight_core::Event>> {
+    let world = state.store.world_for(&stored.release).await?;
+    let ctx = Context {
+        policy: &state.policy,
+        now,
+        actor,
+        world: &world,
+    };
+    Ok(decide(&stored.release, command, &ctx)?)
+}
+
 /// Decides `command` on `stored` as `actor`, applies the events and commits them with the new
 /// state, refusing with `Stale` if the release moved since `stored` was read. People's commands
 /// (`execute`) and Greenlight's own (`runner::settle`) both take this path.
@@ -458,15 +477,8 @@ pub(crate) async fn decide_and_commit(
     action: &str,
     command: &Command,
 ) -> ApiResult<StoredRelease> {
-    let world = state.store.world_for(&stored.release).await?;
     let now = state.clock.now();
-    let ctx = Context {
-        policy: &state.policy,
-        now,
-        actor,
-        world: &world,
-    };
-    let events = decide(&stored.release, command, &ctx)?;
+    let events = decide_at(state, actor, stored, command, now).await?;
     let mut release = stored.release.clone();
     for event in &events {
         release.apply(event);

@@ -75,16 +75,27 @@ pub async fn stream(
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    let stored = load(&state, &key).await?;
+    follow(&state, &key, query.after, &headers).await
+}
+
+/// The stream of release `key` after event `after` (or `Last-Event-ID`); the API and the
+/// dashboard (signed in by session) both serve it.
+pub(crate) async fn follow(
+    state: &AppState,
+    key: &str,
+    after: Option<i64>,
+    headers: &HeaderMap,
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>> + use<>>> {
+    let stored = load(state, key).await?;
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
     let follower = Follower {
         live: state.live.subscribe(),
-        state,
+        state: state.clone(),
         release_id: stored.release.record.release_id,
-        after_seq: query.after.or(last_event_id).unwrap_or(0),
+        after_seq: after.or(last_event_id).unwrap_or(0),
         steps_sent: 0,
         ready: VecDeque::new(),
     };

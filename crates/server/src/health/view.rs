@@ -77,8 +77,19 @@ pub async fn health(
     Query(query): Query<HealthQuery>,
 ) -> ApiResult<Json<HealthView>> {
     let release = load(&state, &key).await?.release;
-    let now = state.clock.now();
     let minutes = i64::from(query.minutes.unwrap_or(60).clamp(1, 2880));
+    Ok(Json(health_view(&state, &release, minutes).await))
+}
+
+/// `release`'s health over the last `minutes` (never before its deployment): each metric
+/// against target and threshold, and the triggers' verdicts once it is in production. The API
+/// and the dashboard's health charts both show this.
+pub async fn health_view(
+    state: &AppState,
+    release: &greenlight_core::Release,
+    minutes: i64,
+) -> HealthView {
+    let now = state.clock.now();
     let mut from = now
         .checked_sub(SignedDuration::from_mins(minutes))
         .unwrap_or(now);
@@ -92,10 +103,10 @@ pub async fn health(
         metrics.push(metric_series(&state.policy, &metric, series));
     }
     let assessment = match release.record.deployed_date {
-        Some(deployed_at) => Some(monitor::assess(&state, &source, deployed_at, now).await),
+        Some(deployed_at) => Some(monitor::assess(state, &source, deployed_at, now).await),
         None => None,
     };
-    Ok(Json(HealthView {
+    HealthView {
         version: release.record.version.to_string(),
         source: format!("{:?}", state.policy.health.source).to_lowercase(),
         automatic_rollback: state.policy.rollback.automatic.enabled,
@@ -103,7 +114,7 @@ pub async fn health(
         to: now,
         metrics,
         assessment,
-    }))
+    }
 }
 
 /// The spec's health metrics plus each critical endpoint's failure rate.

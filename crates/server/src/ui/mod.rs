@@ -1,13 +1,18 @@
-//! The web dashboard (first slice): server-rendered pages (minijinja, autoescaped; templates
-//! and CSS embedded in the binary, no CDN, no build step) for the release list, a release's
-//! detail (gates by phase, approvals, Go/No-Go, action items, its story), and feature flags
-//! with the kill switch.
+//! The web dashboard: server-rendered pages (minijinja, autoescaped; templates, CSS and one
+//! small script embedded in the binary, no CDN, no build step) for the release list, a
+//! release's detail with its actions (gates, approvals, Go/No-Go, deploy, roll back, cancel),
+//! feature flags with the kill switch, and delivery metrics.
 //!
 //! **Sign-in and forms:** a browser signs in with an API token and gets a session cookie
 //! (random secret; the store keeps its SHA-256) that is `HttpOnly`, `SameSite=Strict`, scoped
 //! to `/ui`, `Secure` when the public URL is https, and expires after [`SESSION_HOURS`]. Every
 //! form carries the session's CSRF token; a post without it is refused. Actions show only to
 //! roles that may take them, and the core's permission check still decides.
+
+mod charts;
+mod flags;
+mod metrics;
+mod release;
 
 use std::sync::OnceLock;
 
@@ -18,16 +23,13 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use greenlight_core::flags;
-use greenlight_core::report;
-use greenlight_core::roles::{Action, Actor};
-use greenlight_store::{Change, ReleaseFilter, Session};
+use greenlight_core::roles::Actor;
+use greenlight_store::{Change, Session};
 use jiff::{SignedDuration, Timestamp};
 use minijinja::Environment;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::Path;
 use crate::auth::{new_token, token_hash};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -43,14 +45,11 @@ pub fn routes() -> Router<AppState> {
         .route("/ui", get(|| async { Redirect::to("/ui/releases") }))
         .route("/ui/login", get(login_page).post(login))
         .route("/ui/logout", post(logout))
-        .route("/ui/releases", get(releases))
-        .route("/ui/releases/{key}", get(release))
-        .route("/ui/releases/{key}/approve", post(approve))
-        .route("/ui/releases/{key}/go-no-go", post(vote))
-        .route("/ui/flags", get(flags_page))
-        .route("/ui/metrics", get(metrics))
-        .route("/ui/flags/{key}/kill", post(kill))
+        .merge(release::routes())
+        .merge(flags::routes())
+        .route("/ui/metrics", get(metrics::page))
         .route("/ui/assets/app.css", get(css))
+        .route("/ui/assets/live.js", get(live_js))
 }
 
 fn templates() -> &'static Environment<'static> {
@@ -64,6 +63,7 @@ fn templates() -> &'static Environment<'static> {
             ("release.html", include_str!("templates/release.html")),
             ("flags.html", include_str!("templates/flags.html")),
             ("metrics.html", include_str!("templates/metrics.html")),
+            ("confirm.html", include_str!("templates/confirm.html")),
         ];
         for (name, source) in sources {
             if let Err(err) = env.add_template(name, source) {
@@ -239,405 +239,16 @@ fn local(state: &AppState, at: Timestamp) -> String {
         .to_string()
 }
 
-async fn releases(State(state): State<AppState>, signed: Signed) -> Response {
-    let stored = match state.store.releases(&ReleaseFilter::default()).await {
-        Ok(stored) => stored,
-        Err(err) => return ApiError::from(err).into_response(),
-    };
-    let rows: Vec<Value> = stored
-        .iter()
-        .map(|s| {
-            let r = &s.release.record;
-            json!({
-                "version": r.version.to_string(),
-                "title": s.release.title,
-                "release_type": r.release_type.as_str(),
-                "status": r.status.as_str(),
-                "freeze": local(&state, r.code_freeze_date),
-                "planned": local(&state, r.planned_date),
-            })
-        })
-        .collect();
-    let mut context = signed.context();
-    context["releases"] = json!(rows);
-    page(StatusCode::OK, "releases.html", context)
-}
-
-async fn release(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(key): Path<String>,
-) -> Response {
-    release_with(&state, &signed, &key, StatusCode::OK, None, None).await
-}
-
-async fn release_with(
-    state: &AppState,
-    signed: &Signed,
-    key: &str,
-    status: StatusCode,
-    error: Option<String>,
-    notice: Option<String>,
-) -> Response {
-    let stored = match crate::api::load(state, key).await {
-        Ok(stored) => stored,
-        Err(err) => {
-            let mut context = signed.context();
-            context["error"] = json!(err.to_string());
-            context["releases"] = json!([]);
-            return page(StatusCode::NOT_FOUND, "releases.html", context);
-        }
-    };
-    let now = state.clock.now();
-    let view = crate::api::views::release_view(&stored, &state.policy, now);
-    let id = stored.release.record.release_id;
-    let events = match state.store.release_events(id).await {
-        Ok(events) => events,
-        Err(err) => return ApiError::from(err).into_response(),
-    };
-    let story: Vec<Value> = report::report(&stored.release, &events, Vec::new(), now)
-        .entries
-        .iter()
-        .map(|e| json!({ "when": local(state, e.at), "section": e.section, "text": e.text, "by": e.by }))
-        .collect();
-    let record = &stored.release.record;
-    let mut context = signed.context();
-    context["r"] = json!(view);
-    context["story"] = json!(story);
-    context["freeze"] = json!(local(state, record.code_freeze_date));
-    context["planned"] = json!(local(state, record.planned_date));
-    context["deployed"] = json!(record.deployed_date.map(|t| local(state, t)));
-    context["may_approve"] = json!(roles_for(
-        signed,
-        &view.approvals.required,
-        &view.approvals.optional,
-        |role| { !view.approvals.approvals.iter().any(|a| a.role == role) }
-    ));
-    context["checklist"] = json!(checklist(&json!(stored.release.checklist)));
-    context["missing_roles"] = json!(
-        view.approvals
-            .missing_required
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-    );
-    let (sent, steps) = match (
-        state.store.communications(id).await,
-        state.store.steps(id).await,
-    ) {
-        (Ok(sent), Ok(steps)) => (sent, steps),
-        (Err(err), _) | (_, Err(err)) => return ApiError::from(err).into_response(),
-    };
-    context["sent"] = json!(
-        sent.iter()
-            .map(|c| json!({
-                "when": local(state, c.sent_at),
-                "channel": greenlight_core::comms::channel_name(c.communication_type),
-                "audience": greenlight_core::comms::audience_name(c.audience),
-                "subject": c.subject,
-            }))
-            .collect::<Vec<_>>()
-    );
-    context["steps"] = json!(
-        steps
-            .iter()
-            .map(|s| json!({
-                "when": local(state, s.started_at),
-                "run": s.run_kind,
-                "step": s.step,
-                "outcome": s.outcome,
-                "seconds": format!("{:.1}", s.duration_ms as f64 / 1000.0),
-            }))
-            .collect::<Vec<_>>()
-    );
-    context["may_vote"] = json!(roles_for(signed, &view.go_no_go.participants, &[], |_| {
-        true
-    }));
-    context["error"] = json!(error);
-    context["notice"] = json!(notice);
-    page(status, "release.html", context)
-}
-
-/// The checklist's yes/no items as `(item, done)`, in the spec's order.
-fn checklist(value: &Value) -> Vec<(String, bool)> {
-    const ITEMS: [&str; 15] = [
-        "code_freeze_complete",
-        "release_notes_drafted",
-        "stakeholders_notified",
-        "quality_gates_phase1_passed",
-        "staging_deployed",
-        "smoke_tests_passed",
-        "qa_validation_complete",
-        "browser_testing_complete",
-        "performance_testing_complete",
-        "quality_gates_phase2_passed",
-        "production_deployed",
-        "post_deployment_smoke_tests_passed",
-        "quality_gates_phase3_passed",
-        "monitoring_complete",
-        "release_retrospective_scheduled",
-    ];
-    ITEMS
-        .iter()
-        .map(|item| (item.replace('_', " "), value[item] == true))
-        .collect()
-}
-
-/// The signed-in user's roles among `roles` and `more` that pass `open`, as names.
-fn roles_for(
-    signed: &Signed,
-    roles: &[greenlight_core::Role],
-    more: &[greenlight_core::Role],
-    open: impl Fn(greenlight_core::Role) -> bool,
-) -> Vec<&'static str> {
-    roles
-        .iter()
-        .chain(more)
-        .copied()
-        .filter(|role| signed.session.user.roles.contains(role) && open(*role))
-        .map(|role| role.as_str())
-        .collect()
-}
-
-#[derive(Deserialize)]
-struct RoleForm {
-    #[serde(default)]
-    csrf: String,
-    role: greenlight_core::Role,
-    #[serde(default)]
-    vote: Option<greenlight_core::release::GoNoGo>,
-}
-
-async fn approve(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(key): Path<String>,
-    Form(form): Form<RoleForm>,
-) -> Response {
-    let command = greenlight_core::Command::Approve { role: form.role };
-    let done = format!("Approved as {}.", form.role.as_str());
-    act(
-        &state,
-        &signed,
-        &key,
-        &form.csrf,
-        "release.approve",
-        command,
-        done,
+/// The release page's live runbook progress (EventSource); the page works without it.
+async fn live_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("templates/live.js"),
     )
-    .await
-}
-
-async fn vote(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(key): Path<String>,
-    Form(form): Form<RoleForm>,
-) -> Response {
-    let Some(vote) = form.vote else {
-        let error = Some("Choose go or no-go.".to_string());
-        return release_with(&state, &signed, &key, StatusCode::BAD_REQUEST, error, None).await;
-    };
-    let command = greenlight_core::Command::GoNoGo {
-        role: form.role,
-        vote,
-        notes: None,
-    };
-    let done = format!("Voted {vote:?} as {}.", form.role.as_str());
-    act(
-        &state,
-        &signed,
-        &key,
-        &form.csrf,
-        "release.go_no_go",
-        command,
-        done,
-    )
-    .await
-}
-
-/// Runs a release command from a form through the core, like the API; the page shows the
-/// outcome, or the rule that refused it and what would satisfy it.
-async fn act(
-    state: &AppState,
-    signed: &Signed,
-    key: &str,
-    csrf: &str,
-    action: &str,
-    command: greenlight_core::Command,
-    done: String,
-) -> Response {
-    if let Some(refused) = signed.csrf_refusal(csrf) {
-        return refused;
-    }
-    let result = match crate::api::load(state, key).await {
-        Ok(stored) => {
-            crate::api::decide_and_commit(state, &signed.actor, &stored, action, &command).await
-        }
-        Err(err) => Err(err),
-    };
-    match result {
-        Ok(_) => release_with(state, signed, key, StatusCode::OK, None, Some(done)).await,
-        Err(err) => {
-            let status = err.status();
-            release_with(state, signed, key, status, Some(err.to_string()), None).await
-        }
-    }
-}
-
-async fn flags_page(State(state): State<AppState>, signed: Signed) -> Response {
-    flags_with(&state, &signed, StatusCode::OK, None, None).await
-}
-
-async fn flags_with(
-    state: &AppState,
-    signed: &Signed,
-    status: StatusCode,
-    error: Option<String>,
-    notice: Option<String>,
-) -> Response {
-    let stored = match state.store.flags().await {
-        Ok(stored) => stored,
-        Err(err) => return ApiError::from(err).into_response(),
-    };
-    let now = state.clock.now();
-    let rows: Vec<Value> = stored
-        .iter()
-        .map(|s| {
-            let view = crate::flags::api::view(state, s, now);
-            let exposure: Vec<String> = view
-                .evaluations
-                .iter()
-                .map(|(variant, n)| format!("{variant}: {n}"))
-                .collect();
-            let dwell = view.dwell_left_seconds;
-            json!({
-                "key": s.flag.key,
-                "stage": view.current_stage.unwrap_or_else(|| "not started".into()),
-                "dwell": if dwell > 0 { format!("{} min", (dwell + 59) / 60) } else { "-".into() },
-                "exposure": exposure.join(", "),
-                "killed": s.flag.killed.as_ref().map(|k| k.reason.clone()),
-            })
-        })
-        .collect();
-    let mut context = signed.context();
-    context["flags"] = json!(rows);
-    context["may_kill"] = json!(signed.actor.may(Action::KillFeatureFlag));
-    context["error"] = json!(error);
-    context["notice"] = json!(notice);
-    page(status, "flags.html", context)
-}
-
-#[derive(Deserialize)]
-struct KillForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    reason: String,
-}
-
-async fn kill(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(key): Path<String>,
-    Form(form): Form<KillForm>,
-) -> Response {
-    if let Some(refused) = signed.csrf_refusal(&form.csrf) {
-        return refused;
-    }
-    let actor = signed.actor.clone();
-    let result =
-        crate::flags::api::change(&state, &signed.actor, &key, "flag.kill", |flag, now| {
-            flags::kill(flag, &form.reason, &actor, now)
-        })
-        .await;
-    match result {
-        Ok(_) => {
-            let notice = format!("{key} is killed: everyone gets its off variant.");
-            flags_with(&state, &signed, StatusCode::OK, None, Some(notice)).await
-        }
-        Err(err) => {
-            let status = err.status();
-            flags_with(&state, &signed, status, Some(err.to_string()), None).await
-        }
-    }
-}
-
-/// Weeks the metrics page covers.
-const METRIC_WEEKS: i64 = 12;
-
-async fn metrics(State(state): State<AppState>, signed: Signed) -> Response {
-    let now = state.clock.now();
-    let week = SignedDuration::from_hours(7 * 24);
-    let from = now.checked_sub(week * METRIC_WEEKS as i32).unwrap_or(now);
-    let events = match state.store.release_history(now).await {
-        Ok(events) => events,
-        Err(err) => return ApiError::from(err).into_response(),
-    };
-    let tz = state.policy.tz();
-    let whole = greenlight_core::delivery::delivery_metrics(&events, from, now, tz);
-    let mut weeks = Vec::new();
-    for n in 0..METRIC_WEEKS as i32 {
-        let start = from.checked_add(week * n).unwrap_or(from);
-        let end = start.checked_add(week).unwrap_or(start);
-        let m = greenlight_core::delivery::delivery_metrics(&events, start, end, tz);
-        let label = start.to_zoned(tz.clone()).strftime("%m-%d").to_string();
-        weeks.push((label, m));
-    }
-    let deployments: Vec<(String, f64, f64)> = weeks
-        .iter()
-        .map(|(l, m)| {
-            (
-                l.clone(),
-                f64::from(m.deployments),
-                f64::from(m.failed_deployments),
-            )
-        })
-        .collect();
-    let lead: Vec<(String, f64, f64)> = weeks
-        .iter()
-        .map(|(l, m)| (l.clone(), m.lead_time_hours.unwrap_or(0.0), 0.0))
-        .collect();
-    let charts = json!([
-        { "title": "Production deployments per week (failed ones in red)", "svg": bars(&deployments, "deployments") },
-        { "title": "Lead time for changes per week, median hours", "svg": bars(&lead, "hours") },
-    ]);
-    let mut context = signed.context();
-    context["m"] = json!(whole);
-    context["weeks"] = json!(METRIC_WEEKS);
-    context["charts"] = charts;
-    page(StatusCode::OK, "metrics.html", context)
-}
-
-/// A bar chart as inline SVG: one bar per `(label, value, part)`, `part` of it drawn in red.
-/// Labels are dates and the numbers are ours, so nothing user-written reaches the SVG.
-fn bars(series: &[(String, f64, f64)], unit: &str) -> String {
-    let (width, height, bar) = (640.0, 180.0, 640.0 / series.len().max(1) as f64);
-    let top = series
-        .iter()
-        .map(|(_, v, _)| *v)
-        .fold(0.0_f64, f64::max)
-        .max(1.0);
-    let scale = (height - 30.0) / top;
-    let mut svg = format!(
-        r#"<svg role="img" viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg"><title>{unit} per week, highest {top}</title>"#
-    );
-    for (i, (label, value, part)) in series.iter().enumerate() {
-        let x = i as f64 * bar + 4.0;
-        let h = value * scale;
-        let red = part * scale;
-        svg.push_str(&format!(
-            r##"<g><title>week of {label}: {value} {unit}</title><rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="#0b6b2e"/><rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{red:.1}" fill="#a50e0e"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle">{label}</text></g>"##,
-            height - 16.0 - h,
-            bar - 8.0,
-            height - 16.0 - red,
-            bar - 8.0,
-            x + (bar - 8.0) / 2.0,
-            height - 3.0,
-        ));
-    }
-    svg.push_str("</svg>");
-    svg
+        .into_response()
 }
 
 async fn css() -> Response {
