@@ -485,7 +485,27 @@ fn walk_through_pages(db: &Db) {
     assert_eq!(status(&server, "1.4.0"), "deployed");
     let page = get(&server, &lead, "/ui/releases/1.4.0").text().unwrap();
     assert!(
-        page.contains(r#"id="health-h""#) && page.contains("<svg role=\"img\""),
+        page.contains(r#"id="health-h""#) && page.contains("No samples yet."),
+        "{page}"
+    );
+    // Samples arrive: each metric is drawn against its target and rollback threshold.
+    let samples: Vec<serde_json::Value> = (1..=8)
+        .map(|minute| {
+            json!({"kind": "request", "endpoint": "score_recording", "outcome": "success",
+                "latency_ms": 120.0 + f64::from(minute), "at": format!("2026-11-19T22:3{minute}:00Z")})
+        })
+        .collect();
+    let sent = http()
+        .post(format!("{}/api/v1/metrics", server.url))
+        .bearer_auth(ADMIN)
+        .json(&json!({ "samples": samples }))
+        .send()
+        .unwrap();
+    assert!(sent.status().is_success(), "{}", sent.text().unwrap());
+    server.set_clock("2026-11-19T22:40:00Z");
+    let page = get(&server, &lead, "/ui/releases/1.4.0").text().unwrap();
+    assert!(
+        page.contains("<polyline") && page.contains("<title>rollback threshold: 10 %</title>"),
         "{page}"
     );
     assert!(page.contains("Roll back…") && !page.contains("Cancel release…"));
@@ -578,7 +598,7 @@ fn walk_through_pages(db: &Db) {
     server.set_clock("2026-11-19T23:20:00Z");
     let page = get(&server, &lead, "/ui/releases/1.3.1").text().unwrap();
     assert!(
-        page.contains("Hotfix timeline") && page.contains(r#"data-minutes="50""#),
+        page.contains("Hotfix timeline") && page.contains(r#"data-minutes="40""#),
         "{page}"
     );
 }
