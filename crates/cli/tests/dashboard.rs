@@ -555,6 +555,26 @@ fn walk_through_pages(db: &Db) {
     // Cancel, confirmed; the QA lead may not.
     let plan = ["release", "plan", "--version", "1.5.0"];
     assert_ok(&server.cli(&erin, &plan));
+    let bug = [
+        "bug",
+        "report",
+        "1.5.0",
+        "--id",
+        "MLC-77",
+        "--severity",
+        "3",
+        "--title",
+        "Metronome drifts on iPad",
+        "--workaround",
+        "reload the lesson",
+    ];
+    assert_ok(&server.cli(&quinn, &bug));
+    let page = get(&server, &lead, "/ui/releases/1.5.0").text().unwrap();
+    assert!(
+        page.contains("Known issues")
+            && page.contains("MLC-77 (3): Metronome drifts on iPad; workaround: reload the lesson"),
+        "{page}"
+    );
     let qa_cancel = post(
         &server,
         &qa,
