@@ -87,6 +87,20 @@ test('an engineering lead signs in, reads a release and pulls the kill switch', 
   await axeClean(page, 'release detail');
   await shot(page, 'release');
 
+  // Keyboard alone: the first Tab reaches the skip link, which moves on to the content.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+  await page.keyboard.press('Enter');
+  assert.ok(page.url().endsWith('#main'));
+
+  // A phone: nothing wider than the screen but the tables, which scroll on their own.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than a phone`);
+  await axeClean(page, 'release on a phone');
+  await shot(page, 'release-phone');
+  await page.setViewportSize({ width: 1100, height: 900 });
+
   await page.goto(`${url}/ui/flags`);
   await page.getByLabel('Reason').fill('scores not saved on Safari');
   await page.getByRole('button', { name: 'Kill new-rhythm-game' }).click();
