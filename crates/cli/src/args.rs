@@ -588,6 +588,16 @@ pub enum UserCommand {
     List,
     /// Who the token belongs to.
     Whoami,
+    /// Set the dashboard password of USER (default: yours; others' need an admin), read as one
+    /// line from standard input, never from the command line:
+    /// `printf '%s\n' "$PW" | greenlight user password`. Ends USER's dashboard sessions.
+    Password {
+        /// Whose (default: yours).
+        user: Option<String>,
+        /// Remove the password instead: password sign-in stops, API tokens keep working.
+        #[arg(long)]
+        clear: bool,
+    },
 }
 
 /// `greenlight token ...`

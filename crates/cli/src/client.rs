@@ -94,6 +94,34 @@ impl Api {
         self.send::<Value>(request).map(drop)
     }
 
+    /// PUTs a JSON body to the resource at `segments` under `/api/v1` (each percent-encoded).
+    pub fn put_at<B: Serialize, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> anyhow::Result<T> {
+        let request = self.authed(self.http.put(self.segments_url(segments)?).json(body))?;
+        self.send(request)
+    }
+
+    /// DELETEs the resource at `segments` under `/api/v1` (each percent-encoded) and reads the
+    /// answer.
+    pub fn delete_at<T: DeserializeOwned>(&self, segments: &[&str]) -> anyhow::Result<T> {
+        let request = self.authed(self.http.delete(self.segments_url(segments)?))?;
+        self.send(request)
+    }
+
+    /// The URL of `segments` under `/api/v1`, each percent-encoded (a user ID typed on the
+    /// command line may hold `/` or `?`).
+    fn segments_url(&self, segments: &[&str]) -> anyhow::Result<reqwest::Url> {
+        let mut url = reqwest::Url::parse(&self.base)
+            .map_err(|e| anyhow::anyhow!("server URL {}: {e}", self.base))?;
+        url.path_segments_mut()
+            .map_err(|()| anyhow::anyhow!("server URL {} cannot have a path", self.base))?
+            .extend(segments);
+        Ok(url)
+    }
+
     /// POSTs raw bytes (a file) with query pairs, based on `revision` when given.
     pub fn post_bytes<T: DeserializeOwned>(
         &self,

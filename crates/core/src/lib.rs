@@ -16,6 +16,7 @@ pub mod gates;
 pub mod health;
 pub mod hotfix;
 pub mod ics;
+pub mod password;
 pub mod policy;
 pub mod refusal;
 pub mod release;

@@ -51,6 +51,8 @@ pub enum Rule {
     FlagDwell,
     /// Feature Flag Rules: a killed flag does not advance until restored.
     FlagRollout,
+    /// Dashboard passwords: at least 12 characters, at most 1024 bytes.
+    PasswordLength,
 }
 
 impl Rule {
@@ -77,6 +79,7 @@ impl Rule {
             Rule::Confirmation => "confirmation",
             Rule::FlagDwell => "flag_dwell",
             Rule::FlagRollout => "flag_rollout",
+            Rule::PasswordLength => "password_length",
         }
     }
 }

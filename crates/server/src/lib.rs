@@ -12,6 +12,7 @@ mod content;
 pub mod flags;
 pub mod health;
 pub mod metrics;
+pub mod passwords;
 pub mod problem;
 pub mod runner;
 pub mod state;

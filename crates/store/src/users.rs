@@ -79,8 +79,8 @@ impl Store {
     pub async fn create_user(&self, user: &User, change: &Change) -> Result<(), StoreError> {
         let mut write = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO users (id, display_name, roles, is_admin, password_hash, disabled, created_at) \
-             VALUES ($1, $2, $3, $4, NULL, $5, $6)",
+            "INSERT INTO users (id, display_name, roles, is_admin, disabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&user.id)
         .bind(&user.display_name)

@@ -1,5 +1,6 @@
 //! `greenlight user` and `greenlight token`: accounts over the API.
 
+use std::io::{BufRead, IsTerminal, Read};
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
@@ -7,6 +8,7 @@ use serde_json::{Value, json};
 use super::{done, list_text};
 use crate::args::{TokenCommand, UserCommand};
 use crate::client::Api;
+use crate::exit::usage;
 use crate::output::{print_json, table};
 
 /// Runs a `user` subcommand.
@@ -71,7 +73,78 @@ pub fn user(api: &Api, json_out: bool, cmd: UserCommand) -> anyhow::Result<ExitC
             );
             done()
         }
+        UserCommand::Password { user, clear } => password(api, json_out, user, clear),
     }
+}
+
+/// `greenlight user password [USER] [--clear]`: sets USER's dashboard password from standard
+/// input, or removes it.
+fn password(
+    api: &Api,
+    json_out: bool,
+    user: Option<String>,
+    clear: bool,
+) -> anyhow::Result<ExitCode> {
+    let user = match user {
+        Some(user) => user,
+        None => {
+            let me: Value = api.get("/me", &[])?;
+            me["id"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    let path = ["users", user.as_str(), "password"];
+    let status: Value = if clear {
+        api.delete_at(&path)?
+    } else {
+        let password = read_password(&user)?;
+        api.put_at(&path, &json!({ "password": password }))?
+    };
+    if json_out {
+        print_json(&status)?;
+        return done();
+    }
+    let sessions = match status["sessions_ended"].as_u64().unwrap_or(0) {
+        0 => String::new(),
+        1 => "; their dashboard session was ended".to_string(),
+        n => format!("; their {n} dashboard sessions were ended"),
+    };
+    if !clear {
+        println!("Password set for {user}{sessions}.");
+    } else if status["changed"] == true {
+        println!(
+            "Password removed for {user}: password sign-in stops, API tokens still work{sessions}."
+        );
+    } else {
+        println!("{user} has no password; nothing to remove.");
+    }
+    done()
+}
+
+/// Most bytes read from standard input for a password (the server takes at most 1024).
+const PASSWORD_INPUT_LIMIT: u64 = 64 * 1024;
+
+/// The new password: the first line of standard input, without its line ending.
+fn read_password(user: &str) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!(
+            "New dashboard password for {user} (at least 12 characters), then Enter. It shows as you type; to avoid that, pipe it in: printf '%s\\n' \"$PW\" | greenlight user password"
+        );
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .take(PASSWORD_INPUT_LIMIT)
+        .read_line(&mut line)
+        .map_err(|e| usage(format!("cannot read the password from standard input: {e}")))?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        return Err(usage(
+            "no password on standard input: give it as one line, e.g. printf '%s\\n' \"$PW\" | greenlight user password",
+        ));
+    }
+    Ok(password.to_string())
 }
 
 fn yes(value: &Value) -> String {

@@ -316,3 +316,87 @@ pub async fn revoke_token(
     state.store.revoke_token(id, &change).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// A new dashboard password.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetPasswordRequest {
+    /// The password: at least 12 characters, at most 1024 bytes. Only its argon2id hash is
+    /// kept.
+    #[schema(min_length = 12, max_length = 1024)]
+    pub password: String,
+}
+
+/// Where a user's dashboard password stands after a change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordStatus {
+    /// The user.
+    pub user_id: String,
+    /// The user can sign in to the dashboard with a password.
+    pub has_password: bool,
+    /// Whether this request changed anything (clearing an absent password does not).
+    pub changed: bool,
+    /// The user's dashboard sessions the change ended (they sign in again).
+    pub sessions_ended: u64,
+}
+
+/// Sets a user's dashboard password (the user, or an admin for anyone), ending their
+/// dashboard sessions. Refused by `password_length` unless it has at least 12 characters and
+/// at most 1024 bytes.
+#[utoipa::path(put, path = "/api/v1/users/{id}/password", tag = "accounts",
+    params(("id" = String, Path, description = "User ID")), request_body = SetPasswordRequest,
+    responses((status = 200, body = PasswordStatus), (status = 400, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn set_password(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Body(body): Body<SetPasswordRequest>,
+) -> ApiResult<Json<PasswordStatus>> {
+    require_self_or_admin(&auth, &id)?;
+    greenlight_core::password::check_new_password(&body.password)?;
+    if state.store.user(&id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no user `{id}`")));
+    }
+    let phc = crate::passwords::hash(body.password).await?;
+    let change = Change::new(
+        state.clock.now(),
+        auth.actor.id.clone(),
+        "user.password.set",
+    );
+    let done = state.store.set_password(&id, &phc, &change).await?;
+    Ok(Json(PasswordStatus {
+        user_id: id,
+        has_password: true,
+        changed: true,
+        sessions_ended: done.sessions_ended,
+    }))
+}
+
+/// Removes a user's dashboard password (the user, or an admin for anyone): password sign-in
+/// stops and their dashboard sessions end; API tokens keep working.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/password", tag = "accounts",
+    params(("id" = String, Path, description = "User ID")),
+    responses((status = 200, body = PasswordStatus), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn clear_password(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PasswordStatus>> {
+    require_self_or_admin(&auth, &id)?;
+    let change = Change::new(
+        state.clock.now(),
+        auth.actor.id.clone(),
+        "user.password.clear",
+    );
+    let done = state.store.clear_password(&id, &change).await?;
+    Ok(Json(PasswordStatus {
+        user_id: id,
+        has_password: false,
+        changed: done.had_password,
+        sessions_ended: done.sessions_ended,
+    }))
+}

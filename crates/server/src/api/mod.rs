@@ -109,6 +109,10 @@ pub fn routes() -> Router<AppState> {
             "/users/{id}/tokens",
             get(admin::tokens).post(admin::create_token),
         )
+        .route(
+            "/users/{id}/password",
+            put(admin::set_password).delete(admin::clear_password),
+        )
         .route("/tokens/{id}", axum::routing::delete(admin::revoke_token))
         .route("/policy", get(meta::policy))
         .route("/permissions", get(meta::permissions))
@@ -189,6 +193,7 @@ pub fn evaluation_routes() -> Router<AppState> {
         log::events, log::audit, log::verify, delivery::metrics,
         admin::environments, admin::baseline, admin::me, admin::users, admin::create_user,
         admin::update_user, admin::tokens, admin::create_token, admin::revoke_token,
+        admin::set_password, admin::clear_password,
         meta::policy, meta::permissions, meta::window, meta::calendar,
         meta::healthz, meta::readyz,
         crate::health::ingest::ingest, crate::health::view::health, evidence::upload,

@@ -34,6 +34,8 @@ use crate::auth::{new_token, token_hash};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
+mod password;
+
 /// How long a dashboard session lasts.
 pub const SESSION_HOURS: i64 = 12;
 
@@ -43,7 +45,7 @@ const COOKIE: &str = "gl_session";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/ui", get(|| async { Redirect::to("/ui/releases") }))
-        .route("/ui/login", get(login_page).post(login))
+        .route("/ui/login", get(login_page).post(password::sign_in))
         .route("/ui/logout", post(logout))
         .merge(release::routes())
         .merge(flags::routes())

@@ -1,0 +1,185 @@
+//! Sign-in with a user and password (argon2id, see [`crate::passwords`]), beside sign-in with
+//! an API token: the sign-in form offers both and posts here; a token goes on to the token
+//! sign-in. Either way the browser gets the same session cookie.
+//!
+//! A failure says only "unknown user or wrong password": an unknown user, a user without a
+//! password, a disabled user and a wrong password get the same answer after the same work (a
+//! dummy hash is verified when there is no real one). The sign-in brake of
+//! [`greenlight_core::password::Brake`] refuses password sign-in for a user name after
+//! repeated failures, saying when to retry; the failures are kept in the store, so every
+//! instance on one database counts them together.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use greenlight_core::password::{Brake, MAX_BYTES};
+use greenlight_store::{Change, User};
+use jiff::SignedDuration;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{COOKIE, SESSION_HOURS, page};
+use crate::auth::{new_token, token_hash};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// The one answer to every failed password sign-in.
+pub(super) const FAILED: &str = "Unknown user or wrong password.";
+
+/// Longest user name worth looking up (user IDs have at most 64 characters); longer input is
+/// cut there, so the brake's bookkeeping stays small whatever is typed.
+const NAME_CHARS: usize = 64;
+
+/// The sign-in form: a user and password, or an API token.
+#[derive(Deserialize)]
+pub(super) struct SignInForm {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    token: String,
+}
+
+/// `POST /ui/login`: signs in with whichever of password or token the form carries.
+pub(super) async fn sign_in(
+    State(state): State<AppState>,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let has_token = !form.token.trim().is_empty();
+    let has_password = !form.password.is_empty();
+    let refused = |status: StatusCode, why: &str| {
+        page(
+            status,
+            "login.html",
+            json!({ "error": why, "user_name": form.user.trim() }),
+        )
+    };
+    match (has_password, has_token) {
+        (false, true) => {
+            let token = super::LoginForm { token: form.token };
+            super::login(State(state), Form(token)).await
+        }
+        (true, false) => with_password(&state, &form.user, form.password).await,
+        (true, true) => refused(
+            StatusCode::BAD_REQUEST,
+            "Give either your password or an API token, not both.",
+        ),
+        (false, false) => refused(
+            StatusCode::BAD_REQUEST,
+            "Give your user and password, or an API token.",
+        ),
+    }
+}
+
+/// Password sign-in for `user`: the brake first, then the hash, then the session.
+async fn with_password(state: &AppState, user: &str, password: String) -> Response {
+    let name: String = user
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .take(NAME_CHARS)
+        .collect();
+    let answer = |status: StatusCode, why: &str| {
+        page(
+            status,
+            "login.html",
+            json!({ "error": why, "user_name": name }),
+        )
+    };
+    if name.is_empty() {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            "Give your user name with the password.",
+        );
+    }
+    let now = state.clock.now();
+    let brake = Brake::default();
+    let failures = match state.store.sign_in_failures(&name, brake.since(now)).await {
+        Ok(failures) => failures,
+        Err(err) => return ApiError::from(err).into_response(),
+    };
+    if let Some(retry) = brake.retry_at(&failures, now) {
+        let why = format!(
+            "Refused by the sign-in brake: {} failed password sign-ins for {name} within {} minutes. Try again after {}, or sign in with an API token.",
+            brake.max_failures,
+            brake.window.as_mins(),
+            super::local(state, retry),
+        );
+        let wait = retry.duration_since(now).as_secs_f64().ceil().max(1.0) as u64;
+        let mut response = answer(StatusCode::TOO_MANY_REQUESTS, &why);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
+        return response;
+    }
+    let found = match state.store.password_for_sign_in(&name).await {
+        Ok(found) => found,
+        Err(err) => return ApiError::from(err).into_response(),
+    };
+    let (user, phc) = found.unzip();
+    // An over-long password cannot be one we stored; refusing it unhashed bounds the work an
+    // anonymous request can cause.
+    let matches = if password.len() > MAX_BYTES {
+        false
+    } else {
+        match crate::passwords::verify(password, phc).await {
+            Ok(matches) => matches,
+            Err(err) => return err.into_response(),
+        }
+    };
+    let Some(user) = user.filter(|_| matches) else {
+        tracing::warn!(user = ?name, "password sign-in failed");
+        if let Err(err) = state
+            .store
+            .record_sign_in_failure(&name, now, brake.since(now))
+            .await
+        {
+            return ApiError::from(err).into_response();
+        }
+        return answer(StatusCode::UNAUTHORIZED, FAILED);
+    };
+    if let Err(err) = state.store.clear_sign_in_failures(&name).await {
+        return ApiError::from(err).into_response();
+    }
+    start_session(state, &user).await
+}
+
+/// Opens a dashboard session for `user` (audited as `session.create`) and answers with its
+/// cookie and a redirect to the releases.
+///
+/// The token sign-in in `ui/mod.rs` builds the same cookie inline; it can call this once the
+/// dashboard's sign-in code lives in one module.
+pub(super) async fn start_session(state: &AppState, user: &User) -> Response {
+    let (Ok(secret), Ok(csrf)) = (new_token(), new_token()) else {
+        return ApiError::Internal("no randomness for a session".into()).into_response();
+    };
+    let now = state.clock.now();
+    let expires = now
+        .checked_add(SignedDuration::from_hours(SESSION_HOURS))
+        .unwrap_or(now);
+    let change = Change::new(now, user.id.clone(), "session.create");
+    if let Err(err) = state
+        .store
+        .create_session(&token_hash(&secret), &user.id, &csrf, expires, &change)
+        .await
+    {
+        return ApiError::from(err).into_response();
+    }
+    let secure = if state
+        .policy
+        .communications
+        .public_url
+        .starts_with("https://")
+    {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{COOKIE}={secret}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        SESSION_HOURS * 3600
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/ui/releases")).into_response()
+}
