@@ -319,7 +319,7 @@ fn walk(db: &Db) {
         .text()
         .unwrap();
     for part in [
-        "<h2>Runbook steps</h2>",
+        r#"<h2 id="runbook-h">Runbook</h2>"#,
         "instant_rollback",
         "<h2>Communications sent</h2>",
         "Service restored",

@@ -3,7 +3,7 @@
 //! release's detail with its actions (gates, approvals, Go/No-Go, deploy, roll back, cancel),
 //! feature flags with the kill switch, and delivery metrics.
 //!
-//! **Sign-in and forms:** a browser signs in with an API token and gets a session cookie
+//! **Sign-in and forms:** a browser signs in with a password or an API token and gets a session cookie
 //! (random secret; the store keeps its SHA-256) that is `HttpOnly`, `SameSite=Strict`, scoped
 //! to `/ui`, `Secure` when the public URL is https, and expires after [`SESSION_HOURS`]. Every
 //! form carries the session's CSRF token; a post without it is refused. Actions show only to
@@ -24,13 +24,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use greenlight_core::roles::Actor;
-use greenlight_store::{Change, Session};
-use jiff::{SignedDuration, Timestamp};
+use greenlight_store::Session;
+use jiff::Timestamp;
 use minijinja::Environment;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::{new_token, token_hash};
+use crate::auth::token_hash;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -178,36 +178,7 @@ async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Re
         Ok(None) => return refused("That token is unknown, revoked or its user disabled."),
         Err(err) => return ApiError::from(err).into_response(),
     };
-    let (Ok(secret), Ok(csrf)) = (new_token(), new_token()) else {
-        return ApiError::Internal("no randomness for a session".into()).into_response();
-    };
-    let now = state.clock.now();
-    let expires = now
-        .checked_add(SignedDuration::from_hours(SESSION_HOURS))
-        .unwrap_or(now);
-    let change = Change::new(now, user.id.clone(), "session.create");
-    if let Err(err) = state
-        .store
-        .create_session(&token_hash(&secret), &user.id, &csrf, expires, &change)
-        .await
-    {
-        return ApiError::from(err).into_response();
-    }
-    let secure = if state
-        .policy
-        .communications
-        .public_url
-        .starts_with("https://")
-    {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{COOKIE}={secret}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        SESSION_HOURS * 3600
-    );
-    ([(header::SET_COOKIE, cookie)], Redirect::to("/ui/releases")).into_response()
+    password::start_session(&state, &user).await
 }
 
 #[derive(Deserialize)]

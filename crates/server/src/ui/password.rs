@@ -148,9 +148,7 @@ async fn with_password(state: &AppState, user: &str, password: String) -> Respon
 
 /// Opens a dashboard session for `user` (audited as `session.create`) and answers with its
 /// cookie and a redirect to the releases.
-///
-/// The token sign-in in `ui/mod.rs` builds the same cookie inline; it can call this once the
-/// dashboard's sign-in code lives in one module.
+/// Token sign-in (`ui/mod.rs`) ends here too.
 pub(super) async fn start_session(state: &AppState, user: &User) -> Response {
     let (Ok(secret), Ok(csrf)) = (new_token(), new_token()) else {
         return ApiError::Internal("no randomness for a session".into()).into_response();
