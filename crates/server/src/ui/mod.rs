@@ -9,6 +9,11 @@
 //! form carries the session's CSRF token; a post without it is refused. Actions show only to
 //! roles that may take them, and the core's permission check still decides.
 
+mod audit;
+mod calendar;
+mod params;
+mod release_list;
+
 use std::sync::OnceLock;
 
 use axum::Form;
@@ -21,7 +26,7 @@ use axum::routing::{get, post};
 use greenlight_core::flags;
 use greenlight_core::report;
 use greenlight_core::roles::{Action, Actor};
-use greenlight_store::{Change, ReleaseFilter, Session};
+use greenlight_store::{Change, Session};
 use jiff::{SignedDuration, Timestamp};
 use minijinja::Environment;
 use serde::Deserialize;
@@ -43,7 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui", get(|| async { Redirect::to("/ui/releases") }))
         .route("/ui/login", get(login_page).post(login))
         .route("/ui/logout", post(logout))
-        .route("/ui/releases", get(releases))
+        .route("/ui/releases", get(release_list::releases))
         .route("/ui/releases/{key}", get(release))
         .route("/ui/releases/{key}/approve", post(approve))
         .route("/ui/releases/{key}/go-no-go", post(vote))
@@ -51,6 +56,16 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/metrics", get(metrics))
         .route("/ui/flags/{key}/kill", post(kill))
         .route("/ui/assets/app.css", get(css))
+        .route("/ui/calendar", get(calendar::calendar_page))
+        .route("/ui/calendar/subscription", post(calendar::create_link))
+        .route(
+            "/ui/calendar/subscription/revoke",
+            post(calendar::revoke_link),
+        )
+        .route("/calendar/{file}", get(calendar::feed))
+        .route("/ui/audit", get(audit::audit_page))
+        .route("/ui/audit/export.csv", get(audit::export_csv))
+        .route("/ui/audit/export.json", get(audit::export_json))
 }
 
 fn templates() -> &'static Environment<'static> {
@@ -64,6 +79,8 @@ fn templates() -> &'static Environment<'static> {
             ("release.html", include_str!("templates/release.html")),
             ("flags.html", include_str!("templates/flags.html")),
             ("metrics.html", include_str!("templates/metrics.html")),
+            ("calendar.html", include_str!("templates/calendar.html")),
+            ("audit.html", include_str!("templates/audit.html")),
         ];
         for (name, source) in sources {
             if let Err(err) = env.add_template(name, source) {
@@ -237,30 +254,6 @@ fn local(state: &AppState, at: Timestamp) -> String {
     at.to_zoned(state.policy.tz().clone())
         .strftime("%a %Y-%m-%d %H:%M %Z")
         .to_string()
-}
-
-async fn releases(State(state): State<AppState>, signed: Signed) -> Response {
-    let stored = match state.store.releases(&ReleaseFilter::default()).await {
-        Ok(stored) => stored,
-        Err(err) => return ApiError::from(err).into_response(),
-    };
-    let rows: Vec<Value> = stored
-        .iter()
-        .map(|s| {
-            let r = &s.release.record;
-            json!({
-                "version": r.version.to_string(),
-                "title": s.release.title,
-                "release_type": r.release_type.as_str(),
-                "status": r.status.as_str(),
-                "freeze": local(&state, r.code_freeze_date),
-                "planned": local(&state, r.planned_date),
-            })
-        })
-        .collect();
-    let mut context = signed.context();
-    context["releases"] = json!(rows);
-    page(StatusCode::OK, "releases.html", context)
 }
 
 async fn release(
