@@ -252,7 +252,14 @@ pub fn feed_to_ics(name: &str, events: &[FeedEvent], generated_at: Timestamp) ->
     let mut builder = IcalCalendarBuilder::version("2.0")
         .gregorian()
         .prodid("-//Greenlight//Release calendar//EN")
-        .set(property("X-WR-CALNAME", escape_text(name)));
+        .set(property("X-WR-CALNAME", escape_text(name)))
+        // Ask subscribed apps to poll hourly (Apple, Outlook; others poll on their own terms).
+        .set(property("X-PUBLISHED-TTL", "PT1H".into()))
+        .set(Property {
+            name: "REFRESH-INTERVAL".into(),
+            params: Some(vec![("VALUE".into(), vec!["DURATION".into()])]),
+            value: Some("PT1H".into()),
+        });
     for event in events {
         let (start, end) = match event.when {
             FeedTime::At { start, minutes } => {

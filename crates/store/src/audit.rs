@@ -216,6 +216,7 @@ impl Store {
     /// query on either backend.
     pub async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         let limit = filter.limit.unwrap_or(200).clamp(1, AUDIT_LIMIT_MAX);
+        // Only the sort direction is formatted into the SQL; every value is bound.
         let order = if filter.newest_first { "DESC" } else { "ASC" };
         let sql = format!(
             "SELECT seq, entry, prev_hash, hash FROM audit \
