@@ -111,6 +111,14 @@ test('an engineering lead signs in, reads a release and pulls the kill switch', 
 
   await page.goto(`${url}/ui/metrics`);
   await axeClean(page, 'metrics');
+  await page.goto(`${url}/ui/calendar`);
+  await page.getByRole('heading', { name: /Calendar/ }).first().waitFor();
+  await axeClean(page, 'calendar');
+  await shot(page, 'calendar');
+  await page.goto(`${url}/ui/audit?release=1.4.0`);
+  await axeClean(page, 'audit');
+  await page.goto(`${url}/ui/releases?type=standard&status=planned`);
+  await axeClean(page, 'filtered releases');
   await page.getByRole('button', { name: /Sign out/ }).click();
   await page.waitForURL('**/ui/login');
   await page.close();

@@ -242,7 +242,10 @@ impl Blackout {
 /// an RFC 3339 time, or a local date-time.
 fn parse_bound(text: &str, tz: &TimeZone, is_end: bool) -> Result<Timestamp, String> {
     let text = text.trim();
-    if let Ok(date) = text.parse::<Date>() {
+    // A bare date only: jiff reads the date part of a date-time as a date too, which would
+    // turn a timed bound into a whole day.
+    let bare_date = !text.contains(['T', 't', ' ']);
+    if bare_date && let Ok(date) = text.parse::<Date>() {
         let day = if is_end {
             date.tomorrow().map_err(|e| e.to_string())?
         } else {
@@ -779,6 +782,224 @@ pub fn retrospective_date(policy: &Policy, deployed_on: Date) -> Date {
     date
 }
 
+/// Something that closes or narrows deployments on one local day: a holiday, a school week, a
+/// dated or calendar blackout, or a weekly time to avoid.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayClosure {
+    /// `holiday`, `school_week`, `blackout`, or the avoid rule's name (`monday_morning`).
+    pub rule: String,
+    /// What it is, for people (`Thanksgiving`, `school year start week`).
+    pub name: String,
+    /// Block or discourage, as the policy says for planned releases (a hotfix's windows may
+    /// cap it: see [`TypeWindows::blackout_effect`]).
+    pub effect: Effect,
+    /// The part of the day it covers, local start and end; `None` for the whole day.
+    pub hours: Option<(Zoned, Zoned)>,
+}
+
+impl DayClosure {
+    /// Whether it closes the whole day to deployments that it blocks.
+    pub fn whole_day(&self) -> bool {
+        self.hours.is_none()
+    }
+}
+
+/// Everything in the policy that closes or narrows deployments on the local `date`: holidays
+/// (by rule, observed or extra), school weeks, dated and calendar blackouts that overlap the
+/// day, and the weekly times to avoid. A day's bounds are its local midnights, so a 23- or
+/// 25-hour day across a daylight-saving change is covered exactly.
+pub fn closures_on(policy: &Policy, date: Date) -> Vec<DayClosure> {
+    let tz = policy.tz();
+    let mut out = Vec::new();
+    if let Some(name) = holiday_on(policy, date) {
+        out.push(DayClosure {
+            rule: "holiday".into(),
+            name,
+            effect: policy.windows.holidays.effect,
+            hours: None,
+        });
+    }
+    for range in &policy.windows.school_weeks {
+        let (Ok(from), Ok(to)) = (DaySpec::parse(&range.from), DaySpec::parse(&range.to)) else {
+            continue;
+        };
+        if in_day_range(from, to, date) {
+            out.push(DayClosure {
+                rule: "school_week".into(),
+                name: range.name.clone(),
+                effect: range.effect,
+                hours: None,
+            });
+        }
+    }
+    let (Ok(start), Some(end)) = (
+        start_of_day(date, tz),
+        date.tomorrow().ok().and_then(|d| start_of_day(d, tz).ok()),
+    ) else {
+        return out;
+    };
+    let (day_start, day_end) = (start.timestamp(), end.timestamp());
+    for blackout in all_blackouts(policy) {
+        if blackout.end <= day_start || blackout.start >= day_end {
+            continue;
+        }
+        let hours = if blackout.start <= day_start && blackout.end >= day_end {
+            None
+        } else {
+            Some((
+                blackout.start.max(day_start).to_zoned(tz.clone()),
+                blackout.end.min(day_end).to_zoned(tz.clone()),
+            ))
+        };
+        out.push(DayClosure {
+            rule: "blackout".into(),
+            name: blackout.name,
+            effect: blackout.effect,
+            hours,
+        });
+    }
+    let day = Day::of(date.weekday());
+    for rule in &policy.windows.avoid {
+        if !rule.days.contains(&day) {
+            continue;
+        }
+        let (Some(from), Some(to)) = (
+            local_instant(date, rule.start, tz),
+            local_instant(date, rule.end, tz),
+        ) else {
+            continue;
+        };
+        let hours = if from <= day_start && to >= day_end {
+            None
+        } else {
+            Some((from.to_zoned(tz.clone()), to.to_zoned(tz.clone())))
+        };
+        out.push(DayClosure {
+            rule: rule.name.clone(),
+            name: rule.reason.clone(),
+            effect: rule.effect,
+            hours,
+        });
+    }
+    out
+}
+
+/// The preferred deployment windows of `release_type` on the local `date`, as local start and
+/// end instants (the same wall-clock hours in summer and in winter).
+pub fn windows_on(policy: &Policy, release_type: ReleaseType, date: Date) -> Vec<(Zoned, Zoned)> {
+    let tz = policy.tz();
+    let day = Day::of(date.weekday());
+    policy
+        .windows
+        .of(release_type)
+        .preferred
+        .iter()
+        .filter(|w| w.days.contains(&day))
+        .filter_map(|w| {
+            let start = local_instant(date, w.start, tz)?;
+            let end = local_instant(date, w.end, tz)?;
+            Some((start.to_zoned(tz.clone()), end.to_zoned(tz.clone())))
+        })
+        .collect()
+}
+
+/// A dated step of a stored release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MilestoneKind {
+    /// Code freeze: the release branch and first candidate.
+    CodeFreeze,
+    /// Deployment to staging (Phase 2).
+    Staging,
+    /// Deployment to production (Phase 3).
+    Production,
+}
+
+impl MilestoneKind {
+    /// `Code freeze`, `Staging deployment`, `Production deployment`.
+    pub fn label(self) -> &'static str {
+        match self {
+            MilestoneKind::CodeFreeze => "Code freeze",
+            MilestoneKind::Staging => "Staging deployment",
+            MilestoneKind::Production => "Production deployment",
+        }
+    }
+
+    /// `freeze`, `staging`, `production`: stable keys (calendar UIDs).
+    pub fn key(self) -> &'static str {
+        match self {
+            MilestoneKind::CodeFreeze => "freeze",
+            MilestoneKind::Staging => "staging",
+            MilestoneKind::Production => "production",
+        }
+    }
+}
+
+/// One milestone of a stored release: when, and whether it has happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseMilestone {
+    /// Which step.
+    pub kind: MilestoneKind,
+    /// When it happened, or when it is planned.
+    pub at: Timestamp,
+    /// It happened (otherwise it is planned).
+    pub done: bool,
+}
+
+/// The code freeze, staging and production dates of a stored release, as recorded or as
+/// planned: the freeze from the record; staging when it happened, else the cadence's staging
+/// day before the planned deployment (none for a hotfix, which has no train); production when
+/// deployed, else the planned deployment. A cancelled release has none.
+pub fn release_milestones(
+    policy: &Policy,
+    release: &crate::state::Release,
+) -> Vec<ReleaseMilestone> {
+    use crate::release::ReleaseStatus;
+    let record = &release.record;
+    if record.status == ReleaseStatus::Cancelled {
+        return Vec::new();
+    }
+    let mut out = vec![ReleaseMilestone {
+        kind: MilestoneKind::CodeFreeze,
+        at: record.code_freeze_date,
+        done: release.checklist.code_freeze_complete,
+    }];
+    let staging = match release.staging_deployed_at {
+        Some(at) => Some((at, true)),
+        None if record.release_type == ReleaseType::Hotfix || record.deployed_date.is_some() => {
+            None
+        }
+        None => {
+            let local = record.planned_date.to_zoned(policy.tz().clone());
+            let planned = milestones(policy, record.release_type, local.date(), local, None)
+                .staging
+                .timestamp();
+            (planned > record.code_freeze_date && planned < record.planned_date)
+                .then_some((planned, false))
+        }
+    };
+    if let Some((at, done)) = staging {
+        out.push(ReleaseMilestone {
+            kind: MilestoneKind::Staging,
+            at,
+            done,
+        });
+    }
+    out.push(match record.deployed_date {
+        Some(at) => ReleaseMilestone {
+            kind: MilestoneKind::Production,
+            at,
+            done: true,
+        },
+        None => ReleaseMilestone {
+            kind: MilestoneKind::Production,
+            at: record.planned_date,
+            done: false,
+        },
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1030,5 +1251,83 @@ mod tests {
             retrospective_date(&policy(), date(2026, 12, 3)),
             date(2026, 12, 7)
         );
+    }
+    #[test]
+    fn thanksgiving_closes_the_whole_day_and_avoid_rules_part_of_one() {
+        let closures = closures_on(&policy(), date(2026, 11, 26));
+        assert_eq!(closures.len(), 1, "{closures:?}");
+        assert_eq!(closures[0].name, "Thanksgiving");
+        assert!(closures[0].whole_day() && closures[0].effect == Effect::Block);
+        let monday = closures_on(&policy(), date(2026, 11, 30));
+        let (from, to) = monday[0].hours.clone().unwrap();
+        assert_eq!((from.hour(), to.hour()), (0, 12));
+        assert!(closures_on(&policy(), date(2026, 12, 2)).is_empty());
+    }
+
+    #[test]
+    fn closures_of_timed_blackouts_are_clipped_to_the_local_day() {
+        let mut p = policy();
+        p.windows.blackouts.push(DatedBlackout {
+            name: "board meeting".into(),
+            from: "2026-11-03T18:00:00-08:00".into(),
+            to: "2026-11-04T10:00:00-08:00".into(),
+            effect: Effect::Discourage,
+        });
+        let first = closures_on(&p, date(2026, 11, 3));
+        let (from, to) = first[0].hours.clone().unwrap();
+        assert_eq!((from.hour(), to.date()), (18, date(2026, 11, 4)));
+        let second = closures_on(&p, date(2026, 11, 4));
+        let (from, to) = second[0].hours.clone().unwrap();
+        assert_eq!((from.hour(), to.hour()), (0, 10));
+    }
+
+    #[test]
+    fn windows_keep_their_wall_clock_hours_across_the_fall_back_change() {
+        let before = windows_on(&policy(), ReleaseType::Standard, date(2026, 10, 29));
+        let after = windows_on(&policy(), ReleaseType::Standard, date(2026, 11, 5));
+        assert_eq!(before[0].0.hour(), 14);
+        assert_eq!(after[0].0.hour(), 14);
+        assert_eq!(before[0].0.timestamp(), ts("2026-10-29T21:00:00Z"));
+        assert_eq!(after[0].0.timestamp(), ts("2026-11-05T22:00:00Z"));
+        assert!(windows_on(&policy(), ReleaseType::Standard, date(2026, 11, 1)).is_empty());
+    }
+    #[test]
+    fn a_stored_release_has_its_freeze_staging_and_production_dates() {
+        use crate::roles::{Actor, Role};
+        let p = policy();
+        let actor = Actor::user("erin", [Role::EngineeringLead]);
+        let world = crate::decide::World::default();
+        let ctx = crate::decide::Context {
+            policy: &p,
+            now: ts("2026-10-20T17:00:00Z"),
+            actor: &actor,
+            world: &world,
+        };
+        let cmd = crate::decide::PlanRelease {
+            release_id: uuid::Uuid::new_v4(),
+            checklist_id: uuid::Uuid::new_v4(),
+            release_type: ReleaseType::Standard,
+            version: Some(semver::Version::new(2, 0, 0)),
+            planned_date: Some(ts("2026-11-05T22:00:00Z")),
+            title: None,
+            from_version: None,
+        };
+        let events = crate::decide::plan(&cmd, &ctx).unwrap();
+        let mut release = crate::state::Release::replay(&events).unwrap();
+        let dates: Vec<(MilestoneKind, Timestamp, bool)> = release_milestones(&p, &release)
+            .into_iter()
+            .map(|m| (m.kind, m.at, m.done))
+            .collect();
+        // Freeze Monday 09:00 PDT, staging Tuesday 10:00 PST (after the change), deploy 14:00 PST.
+        assert_eq!(
+            dates,
+            vec![
+                (MilestoneKind::CodeFreeze, ts("2026-10-26T16:00:00Z"), false),
+                (MilestoneKind::Staging, ts("2026-11-03T18:00:00Z"), false),
+                (MilestoneKind::Production, ts("2026-11-05T22:00:00Z"), false),
+            ]
+        );
+        release.record.status = crate::release::ReleaseStatus::Cancelled;
+        assert!(release_milestones(&p, &release).is_empty());
     }
 }

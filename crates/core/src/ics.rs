@@ -13,8 +13,9 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp};
 
-use crate::calendar::{Blackout, PlannedRelease};
-use crate::policy::Effect;
+use crate::calendar::{Blackout, MilestoneKind, PlannedRelease, ReleaseMilestone, closures_on};
+use crate::policy::{Effect, Policy};
+use crate::state::Release;
 
 /// What an iCalendar file gave.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -207,10 +208,108 @@ fn property(name: &str, value: String) -> Property {
 /// UIDs are stable (type, nominal date and milestone), so a subscribed calendar updates in place;
 /// `generated_at` is the DTSTAMP. Times are written in UTC.
 pub fn calendar_to_ics(releases: &[PlannedRelease], generated_at: Timestamp) -> String {
+    feed_to_ics("Greenlight releases", &train_events(releases), generated_at)
+}
+
+/// When an event of a calendar feed happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedTime {
+    /// At an instant, for some minutes (written in UTC).
+    At {
+        /// Start.
+        start: Timestamp,
+        /// Length in minutes.
+        minutes: i64,
+    },
+    /// Whole days, `first` through `last` (an all-day event; calendar apps show it on those
+    /// days in any zone).
+    Days {
+        /// First day.
+        first: Date,
+        /// Last day, inclusive.
+        last: Date,
+    },
+}
+
+/// One event of a calendar feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEvent {
+    /// Stable identity, so a subscribed calendar updates the event in place.
+    pub uid: String,
+    /// The title.
+    pub summary: String,
+    /// More words.
+    pub description: String,
+    /// When.
+    pub when: FeedTime,
+    /// A page about it, if there is one.
+    pub url: Option<String>,
+}
+
+/// A calendar named `name` with `events`, as iCalendar text; `generated_at` is every
+/// event's DTSTAMP. The `ical` crate writes the syntax (folding); text values are escaped here.
+pub fn feed_to_ics(name: &str, events: &[FeedEvent], generated_at: Timestamp) -> String {
     let mut builder = IcalCalendarBuilder::version("2.0")
         .gregorian()
         .prodid("-//Greenlight//Release calendar//EN")
-        .set(property("X-WR-CALNAME", "Greenlight releases".into()));
+        .set(property("X-WR-CALNAME", escape_text(name)))
+        // Ask subscribed apps to poll hourly (Apple, Outlook; others poll on their own terms).
+        .set(property("X-PUBLISHED-TTL", "PT1H".into()))
+        .set(Property {
+            name: "REFRESH-INTERVAL".into(),
+            params: Some(vec![("VALUE".into(), vec!["DURATION".into()])]),
+            value: Some("PT1H".into()),
+        });
+    for event in events {
+        let (start, end) = match event.when {
+            FeedTime::At { start, minutes } => {
+                let end = start
+                    .saturating_add(jiff::SignedDuration::from_mins(minutes))
+                    .unwrap_or(start);
+                (
+                    property("DTSTART", utc_stamp(start)),
+                    property("DTEND", utc_stamp(end)),
+                )
+            }
+            FeedTime::Days { first, last } => {
+                let after = last.tomorrow().unwrap_or(last);
+                (
+                    date_property("DTSTART", first),
+                    date_property("DTEND", after),
+                )
+            }
+        };
+        let mut properties = vec![
+            property("UID", event.uid.clone()),
+            property("DTSTAMP", utc_stamp(generated_at)),
+            start,
+            end,
+            property("SUMMARY", escape_text(&event.summary)),
+            property("DESCRIPTION", escape_text(&event.description)),
+        ];
+        if let Some(url) = &event.url {
+            properties.push(property("URL", url.clone()));
+        }
+        builder = builder.add_event(IcalEvent {
+            properties,
+            alarms: Vec::new(),
+        });
+    }
+    builder.build().generate()
+}
+
+fn date_property(name: &str, date: Date) -> Property {
+    Property {
+        name: name.into(),
+        params: Some(vec![("VALUE".into(), vec!["DATE".into()])]),
+        value: Some(date.strftime("%Y%m%d").to_string()),
+    }
+}
+
+/// The release train's milestones (code freeze, staging, Go/No-Go, deployment,
+/// retrospective of each planned release) as feed events.
+pub fn train_events(releases: &[PlannedRelease]) -> Vec<FeedEvent> {
+    let mut out = Vec::new();
     for release in releases {
         for (key, summary, start, minutes) in milestone_events(release) {
             let mut description = String::new();
@@ -225,28 +324,151 @@ pub fn calendar_to_ics(releases: &[PlannedRelease], generated_at: Timestamp) -> 
                     release.nominal_date
                 );
             }
-            let end = start
-                .saturating_add(jiff::SignedDuration::from_mins(minutes))
-                .unwrap_or(start);
-            let uid = format!(
-                "{}-{}-{key}@greenlight",
-                release.release_type, release.nominal_date
-            );
-            let event = IcalEvent {
-                properties: vec![
-                    property("UID", uid),
-                    property("DTSTAMP", utc_stamp(generated_at)),
-                    property("DTSTART", utc_stamp(start)),
-                    property("DTEND", utc_stamp(end)),
-                    property("SUMMARY", escape_text(&summary)),
-                    property("DESCRIPTION", escape_text(&description)),
-                ],
-                alarms: Vec::new(),
-            };
-            builder = builder.add_event(event);
+            out.push(FeedEvent {
+                uid: format!(
+                    "{}-{}-{key}@greenlight",
+                    release.release_type, release.nominal_date
+                ),
+                summary,
+                description,
+                when: FeedTime::At { start, minutes },
+                url: None,
+            });
         }
     }
-    builder.build().generate()
+    out
+}
+
+/// The blackouts of the local days `from..=to` as feed events: whole days closed by a holiday,
+/// a school week or a blackout (consecutive days of the same closure as one event), and timed
+/// blackouts at their hours. The weekly times to avoid are left out: they recur every week
+/// and belong with the windows.
+pub fn blackout_events(policy: &Policy, from: Date, to: Date) -> Vec<FeedEvent> {
+    let mut out: Vec<FeedEvent> = Vec::new();
+    // (rule, name, effect) -> index in `out` of the all-day event that ended yesterday.
+    let mut open: Vec<((String, String, Effect), usize)> = Vec::new();
+    let mut date = from;
+    while date <= to {
+        let mut still_open = Vec::new();
+        for closure in closures_on(policy, date) {
+            let weekly = !matches!(
+                closure.rule.as_str(),
+                "holiday" | "school_week" | "blackout"
+            );
+            if weekly || closure.effect == Effect::Allow {
+                continue;
+            }
+            let verb = match closure.effect {
+                Effect::Block => "No deploys",
+                _ => "Deploys discouraged",
+            };
+            let summary = format!("{verb}: {}", closure.name);
+            let description = format!(
+                "{} ({}): {} for planned releases",
+                closure.name,
+                closure.rule.replace('_', " "),
+                verb.to_lowercase()
+            );
+            match closure.hours {
+                Some((start, end)) => out.push(FeedEvent {
+                    uid: format!(
+                        "blackout-{}-{}@greenlight",
+                        utc_stamp(start.timestamp()),
+                        slug(&closure.name)
+                    ),
+                    summary,
+                    description,
+                    when: FeedTime::At {
+                        start: start.timestamp(),
+                        minutes: end.timestamp().duration_since(start.timestamp()).as_mins(),
+                    },
+                    url: None,
+                }),
+                None => {
+                    let key = (closure.rule.clone(), closure.name.clone(), closure.effect);
+                    let extended = open.iter().find(|(k, _)| *k == key).map(|(_, i)| *i);
+                    let index = match extended {
+                        Some(i) => {
+                            if let Some(FeedTime::Days { last, .. }) =
+                                out.get_mut(i).map(|e| &mut e.when)
+                            {
+                                *last = date;
+                            }
+                            i
+                        }
+                        None => {
+                            out.push(FeedEvent {
+                                uid: format!("blackout-{date}-{}@greenlight", slug(&closure.name)),
+                                summary,
+                                description,
+                                when: FeedTime::Days {
+                                    first: date,
+                                    last: date,
+                                },
+                                url: None,
+                            });
+                            out.len() - 1
+                        }
+                    };
+                    still_open.push((key, index));
+                }
+            }
+        }
+        open = still_open;
+        let Ok(next) = date.tomorrow() else { break };
+        date = next;
+    }
+    out
+}
+
+/// A stored release's milestones as feed events, linked to `url` (its page) when given.
+pub fn release_events(
+    release: &Release,
+    milestones: &[ReleaseMilestone],
+    url: Option<&str>,
+) -> Vec<FeedEvent> {
+    let record = &release.record;
+    milestones
+        .iter()
+        .map(|m| {
+            let minutes = match m.kind {
+                MilestoneKind::CodeFreeze => 30,
+                MilestoneKind::Staging => 60,
+                MilestoneKind::Production => 45,
+            };
+            let state = if m.done { "done" } else { "planned" };
+            let mut description = format!(
+                "{} release {} ({}), {state}",
+                record.release_type, record.version, record.status
+            );
+            if let Some(title) = &release.title {
+                let _ = write!(description, ": {title}");
+            }
+            FeedEvent {
+                uid: format!("release-{}-{}@greenlight", record.release_id, m.kind.key()),
+                summary: format!("{}: {}", m.kind.label(), record.version),
+                description,
+                when: FeedTime::At {
+                    start: m.at,
+                    minutes,
+                },
+                url: url.map(str::to_string),
+            }
+        })
+        .collect()
+}
+
+/// A name as a UID-safe word: lowercase letters and digits, dashes between.
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
 }
 
 /// (uid key, summary, start, minutes) of each milestone of a release.
@@ -358,5 +580,49 @@ END:VCALENDAR\r\n";
     fn text_escaping_round_trips() {
         let text = "a, b; c\\d\nline";
         assert_eq!(unescape_text(&escape_text(text)), text);
+    }
+    #[test]
+    fn blackouts_become_all_day_events_merged_over_consecutive_days() {
+        let mut policy = Policy::default();
+        policy.windows.blackouts.push(crate::policy::DatedBlackout {
+            name: "state testing".into(),
+            from: "2027-04-13".into(),
+            to: "2027-04-15".into(),
+            effect: Effect::Block,
+        });
+        let events = blackout_events(&policy, date(2027, 4, 12), date(2027, 4, 16));
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].summary, "No deploys: state testing");
+        assert_eq!(
+            events[0].when,
+            FeedTime::Days {
+                first: date(2027, 4, 13),
+                last: date(2027, 4, 15)
+            }
+        );
+        let thanksgiving =
+            blackout_events(&Policy::default(), date(2026, 11, 23), date(2026, 11, 29));
+        assert_eq!(thanksgiving.len(), 1);
+        let ics = feed_to_ics(
+            "Greenlight",
+            &thanksgiving,
+            "2026-11-01T00:00:00Z".parse().unwrap(),
+        );
+        assert!(ics.contains("DTSTART;VALUE=DATE:20261126\r\n"), "{ics}");
+        assert!(ics.contains("DTEND;VALUE=DATE:20261127\r\n"), "{ics}");
+        assert!(
+            ics.contains("SUMMARY:No deploys: Thanksgiving\r\n"),
+            "{ics}"
+        );
+        // What we write, a calendar parser reads: one event, a whole local day.
+        let back = blackouts_from_ics(&ics, &la(), Effect::Block).unwrap();
+        assert_eq!(
+            back.blackouts[0].start.to_zoned(la()).date(),
+            date(2026, 11, 26)
+        );
+        assert_eq!(
+            back.blackouts[0].end.to_zoned(la()).date(),
+            date(2026, 11, 27)
+        );
     }
 }

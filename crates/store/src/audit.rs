@@ -78,8 +78,35 @@ pub struct AuditFilter {
     pub action_prefix: Option<String>,
     /// Entries after this sequence number.
     pub after_seq: Option<i64>,
+    /// Entries before this sequence number (paging back from the newest).
+    pub before_seq: Option<i64>,
+    /// Entries at or after this time.
+    pub since: Option<Timestamp>,
+    /// Entries before this time.
+    pub until: Option<Timestamp>,
+    /// Only entries whose content (actor, action, subject, before and after as JSON text)
+    /// contains this text; case-insensitive for ASCII letters.
+    pub contains: Option<String>,
+    /// Newest first (the limit then keeps the newest); oldest first otherwise.
+    pub newest_first: bool,
     /// At most this many (default 200, at most 5000).
     pub limit: Option<i64>,
+}
+
+/// The most entries one [`Store::audit`] call returns.
+pub const AUDIT_LIMIT_MAX: i64 = 5000;
+
+/// `text` with LIKE's wildcards (`%`, `_`) and the escape character made literal, for a
+/// pattern with `ESCAPE '\'`.
+fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The result of walking the chain.
@@ -185,22 +212,43 @@ fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {
 const VERIFY_PAGE: i64 = 1000;
 
 impl Store {
-    /// Audit entries matching `filter`, oldest first.
+    /// Audit entries matching `filter`, oldest first (or newest first when asked), in one
+    /// query on either backend.
     pub async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
-        let limit = filter.limit.unwrap_or(200).clamp(1, 5000);
-        let rows = sqlx::query(
+        let limit = filter.limit.unwrap_or(200).clamp(1, AUDIT_LIMIT_MAX);
+        // Only the sort direction is formatted into the SQL; every value is bound.
+        let order = if filter.newest_first { "DESC" } else { "ASC" };
+        let sql = format!(
             "SELECT seq, entry, prev_hash, hash FROM audit \
              WHERE ($1 = '' OR subject = $1) AND ($2 = '' OR actor = $2) \
-             AND ($3 = '' OR action LIKE $3 || '%') AND seq > $4 \
-             ORDER BY seq LIMIT $5",
-        )
-        .bind(filter.subject.clone().unwrap_or_default())
-        .bind(filter.actor.clone().unwrap_or_default())
-        .bind(filter.action_prefix.clone().unwrap_or_default())
-        .bind(filter.after_seq.unwrap_or(0))
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?;
+             AND ($3 = '' OR action LIKE $3 || '%' ESCAPE '\\') AND seq > $4 AND seq < $5 \
+             AND at >= $6 AND at < $7 \
+             AND ($8 = '' OR LOWER(entry) LIKE '%' || $8 || '%' ESCAPE '\\') \
+             ORDER BY seq {order} LIMIT $9"
+        );
+        let contains = filter
+            .contains
+            .as_deref()
+            .map(|text| like_literal(&text.to_ascii_lowercase()))
+            .unwrap_or_default();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(filter.subject.clone().unwrap_or_default())
+            .bind(filter.actor.clone().unwrap_or_default())
+            .bind(
+                filter
+                    .action_prefix
+                    .as_deref()
+                    .map(like_literal)
+                    .unwrap_or_default(),
+            )
+            .bind(filter.after_seq.unwrap_or(0))
+            .bind(filter.before_seq.unwrap_or(i64::MAX))
+            .bind(filter.since.map(micros).unwrap_or(i64::MIN))
+            .bind(filter.until.map(micros).unwrap_or(i64::MAX))
+            .bind(contains)
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?;
         rows.iter().map(entry_from_row).collect()
     }
 
@@ -307,6 +355,13 @@ fn check_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_patterns_take_wildcards_literally() {
+        assert_eq!(like_literal("release.go_no_go"), "release.go\\_no\\_go");
+        assert_eq!(like_literal("100%"), "100\\%");
+        assert_eq!(like_literal("a\\b"), "a\\\\b");
+    }
 
     #[test]
     fn chain_hash_depends_on_the_previous_hash_and_the_entry() {

@@ -98,6 +98,7 @@ pub async fn audit(
         action_prefix: query.action,
         after_seq: query.after,
         limit: query.limit,
+        ..AuditFilter::default()
     };
     Ok(Json(state.store.audit(&filter).await?))
 }

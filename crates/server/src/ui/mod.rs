@@ -9,10 +9,14 @@
 //! form carries the session's CSRF token; a post without it is refused. Actions show only to
 //! roles that may take them, and the core's permission check still decides.
 
+mod audit;
+mod calendar;
 mod charts;
 mod flags;
 mod metrics;
+mod params;
 mod release;
+mod release_list;
 
 use std::sync::OnceLock;
 
@@ -52,6 +56,16 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/metrics", get(metrics::page))
         .route("/ui/assets/app.css", get(css))
         .route("/ui/assets/live.js", get(live_js))
+        .route("/ui/calendar", get(calendar::calendar_page))
+        .route("/ui/calendar/subscription", post(calendar::create_link))
+        .route(
+            "/ui/calendar/subscription/revoke",
+            post(calendar::revoke_link),
+        )
+        .route("/calendar/{file}", get(calendar::feed))
+        .route("/ui/audit", get(audit::audit_page))
+        .route("/ui/audit/export.csv", get(audit::export_csv))
+        .route("/ui/audit/export.json", get(audit::export_json))
 }
 
 fn templates() -> &'static Environment<'static> {
@@ -66,6 +80,8 @@ fn templates() -> &'static Environment<'static> {
             ("flags.html", include_str!("templates/flags.html")),
             ("metrics.html", include_str!("templates/metrics.html")),
             ("confirm.html", include_str!("templates/confirm.html")),
+            ("calendar.html", include_str!("templates/calendar.html")),
+            ("audit.html", include_str!("templates/audit.html")),
         ];
         for (name, source) in sources {
             if let Err(err) = env.add_template(name, source) {

@@ -19,7 +19,7 @@ use greenlight_core::release::{Environment, GoNoGo};
 use greenlight_core::report;
 use greenlight_core::runbook::RunKind;
 use greenlight_core::{Action, Command, ReleaseStatus, ReleaseType, Role};
-use greenlight_store::{ReleaseFilter, StoredRelease};
+use greenlight_store::StoredRelease;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -36,7 +36,7 @@ const HEALTH_MINUTES: i64 = 120;
 /// The release pages' routes.
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/ui/releases", get(releases))
+        .route("/ui/releases", get(super::release_list::releases))
         .route("/ui/releases/{key}", get(release))
         .route("/ui/releases/{key}/stream", get(stream))
         .route("/ui/releases/{key}/gates", post(record_gate))
@@ -49,30 +49,6 @@ pub(super) fn routes() -> Router<AppState> {
             "/ui/releases/{key}/action-items/{kind}",
             post(complete_item),
         )
-}
-
-async fn releases(State(state): State<AppState>, signed: Signed) -> Response {
-    let stored = match state.store.releases(&ReleaseFilter::default()).await {
-        Ok(stored) => stored,
-        Err(err) => return ApiError::from(err).into_response(),
-    };
-    let rows: Vec<Value> = stored
-        .iter()
-        .map(|s| {
-            let r = &s.release.record;
-            json!({
-                "version": r.version.to_string(),
-                "title": s.release.title,
-                "release_type": r.release_type.as_str(),
-                "status": r.status.as_str(),
-                "freeze": local(&state, r.code_freeze_date),
-                "planned": local(&state, r.planned_date),
-            })
-        })
-        .collect();
-    let mut context = signed.context();
-    context["releases"] = json!(rows);
-    page(StatusCode::OK, "releases.html", context)
 }
 
 async fn release(

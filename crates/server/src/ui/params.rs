@@ -1,0 +1,90 @@
+//! Query parameters of dashboard pages, read leniently: a page never fails to parse its query
+//! string (a repeated or odd parameter is not a 400 problem document), and each page turns a
+//! bad value into a message in the page.
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+
+/// The query string's pairs; an empty value counts as absent.
+pub(super) struct Params(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Pairs of strings always deserialize; the fallback is for form_urlencoded's sake.
+        let pairs = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map(|Query(pairs)| pairs)
+            .unwrap_or_default();
+        Ok(Params(pairs))
+    }
+}
+
+impl Params {
+    /// The last non-empty value of `name`, trimmed.
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .find(|v| !v.is_empty())
+    }
+
+    /// `name` read with `parse`; a value it refuses is `Err` with a message naming the
+    /// parameter and what it takes.
+    pub(super) fn parse<T>(
+        &self,
+        name: &str,
+        expected: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, String> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(text) => parse(text)
+                .map(Some)
+                .ok_or_else(|| format!("`{name}` must be {expected}; `{text}` is not.")),
+        }
+    }
+}
+
+/// `text` percent-encoded for a query string value.
+pub(super) fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b':') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// A query string of the non-empty `pairs`, encoded (`a=1&b=x%20y`).
+pub(super) fn query_string(pairs: &[(&str, Option<String>)]) -> String {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_encoded_for_links() {
+        assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(
+            query_string(&[
+                ("actor", Some("erin".into())),
+                ("q", None),
+                ("x", Some("1:2".into()))
+            ]),
+            "actor=erin&x=1:2"
+        );
+    }
+}
