@@ -112,7 +112,7 @@ test('an engineering lead signs in, reads a release and pulls the kill switch', 
   await page.goto(`${url}/ui/metrics`);
   await axeClean(page, 'metrics');
   await page.goto(`${url}/ui/calendar`);
-  await page.getByRole('heading', { name: /Calendar/ }).first().waitFor();
+  await page.getByRole('heading', { name: 'Release calendar' }).first().waitFor();
   await axeClean(page, 'calendar');
   await shot(page, 'calendar');
   await page.goto(`${url}/ui/audit?release=1.4.0`);
