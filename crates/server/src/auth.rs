@@ -15,10 +15,15 @@ pub const TOKEN_PREFIX: &str = "glt_";
 
 /// A new random API token (shown once; only its hash is stored).
 pub fn new_token() -> Result<String, ApiError> {
+    random_secret(TOKEN_PREFIX)
+}
+
+/// 32 random bytes as hex after `prefix` (which tells a token from a calendar link secret).
+pub fn random_secret(prefix: &str) -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
-        .map_err(|e| ApiError::Internal(format!("no randomness for a token: {e}")))?;
-    Ok(format!("{TOKEN_PREFIX}{}", hex::encode(bytes)))
+        .map_err(|e| ApiError::Internal(format!("no randomness for a secret: {e}")))?;
+    Ok(format!("{prefix}{}", hex::encode(bytes)))
 }
 
 /// The stored hash of a token.

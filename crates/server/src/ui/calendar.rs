@@ -34,7 +34,7 @@ use uuid::Uuid;
 use super::params::Params;
 use super::{CsrfForm, Signed, page};
 use crate::api::Path;
-use crate::auth::token_hash;
+use crate::auth::{random_secret, token_hash};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -79,7 +79,7 @@ pub(super) async fn create_link(
         return refused;
     }
     let view = View::default_for(&state);
-    let secret = match feed_secret() {
+    let secret = match random_secret("glc_") {
         Ok(secret) => secret,
         Err(err) => return err.into_response(),
     };
@@ -194,14 +194,6 @@ pub(super) async fn feed(State(state): State<AppState>, Path(file): Path<String>
         HeaderValue::from_static("private, max-age=300"),
     );
     response
-}
-
-/// A new link secret: 32 random bytes, hex, with a prefix that tells it from an API token.
-fn feed_secret() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ApiError::Internal(format!("no randomness for a calendar link: {e}")))?;
-    Ok(format!("glc_{}", hex::encode(bytes)))
 }
 
 /// The link calendar apps subscribe to, at the policy's public URL.

@@ -17,6 +17,7 @@ mod metrics;
 mod params;
 mod release;
 mod release_list;
+mod sign_in;
 
 use std::sync::OnceLock;
 
@@ -38,8 +39,6 @@ use crate::auth::token_hash;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-mod password;
-
 /// How long a dashboard session lasts.
 pub const SESSION_HOURS: i64 = 12;
 
@@ -49,7 +48,7 @@ const COOKIE: &str = "gl_session";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/ui", get(|| async { Redirect::to("/ui/releases") }))
-        .route("/ui/login", get(login_page).post(password::sign_in))
+        .route("/ui/login", get(login_page).post(sign_in::sign_in))
         .route("/ui/logout", post(logout))
         .merge(release::routes())
         .merge(flags::routes())
@@ -166,35 +165,6 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 async fn login_page() -> Response {
     page(StatusCode::OK, "login.html", json!({}))
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    #[serde(default)]
-    token: String,
-}
-
-async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
-    let refused = |why: &str| {
-        page(
-            StatusCode::UNAUTHORIZED,
-            "login.html",
-            json!({ "error": why }),
-        )
-    };
-    if form.token.trim().is_empty() {
-        return refused("Give an API token.");
-    }
-    let user = match state
-        .store
-        .user_by_token_hash(&token_hash(&form.token))
-        .await
-    {
-        Ok(Some(user)) => user,
-        Ok(None) => return refused("That token is unknown, revoked or its user disabled."),
-        Err(err) => return ApiError::from(err).into_response(),
-    };
-    password::start_session(&state, &user).await
 }
 
 #[derive(Deserialize)]

@@ -1,6 +1,6 @@
-//! Sign-in with a user and password (argon2id, see [`crate::passwords`]), beside sign-in with
-//! an API token: the sign-in form offers both and posts here; a token goes on to the token
-//! sign-in. Either way the browser gets the same session cookie.
+//! Sign-in with a user and password (argon2id, see [`crate::passwords`]) or with an API
+//! token: the sign-in form offers both and posts here. Either way the browser gets the same
+//! session cookie.
 //!
 //! A failure says only "unknown user or wrong password": an unknown user, a user without a
 //! password, a disabled user and a wrong password get the same answer after the same work (a
@@ -57,10 +57,7 @@ pub(super) async fn sign_in(
         )
     };
     match (has_password, has_token) {
-        (false, true) => {
-            let token = super::LoginForm { token: form.token };
-            super::login(State(state), Form(token)).await
-        }
+        (false, true) => with_token(&state, &form.token).await,
         (true, false) => with_password(&state, &form.user, form.password).await,
         (true, true) => refused(
             StatusCode::BAD_REQUEST,
@@ -70,6 +67,19 @@ pub(super) async fn sign_in(
             StatusCode::BAD_REQUEST,
             "Give your user and password, or an API token.",
         ),
+    }
+}
+
+/// Token sign-in: the token's user, unless the token is unknown, revoked or its user disabled.
+async fn with_token(state: &AppState, token: &str) -> Response {
+    match state.store.user_by_token_hash(&token_hash(token)).await {
+        Ok(Some(user)) => start_session(state, &user).await,
+        Ok(None) => page(
+            StatusCode::UNAUTHORIZED,
+            "login.html",
+            json!({ "error": "That token is unknown, revoked or its user disabled." }),
+        ),
+        Err(err) => ApiError::from(err).into_response(),
     }
 }
 
@@ -148,8 +158,7 @@ async fn with_password(state: &AppState, user: &str, password: String) -> Respon
 
 /// Opens a dashboard session for `user` (audited as `session.create`) and answers with its
 /// cookie and a redirect to the releases.
-/// Token sign-in (`ui/mod.rs`) ends here too.
-pub(super) async fn start_session(state: &AppState, user: &User) -> Response {
+async fn start_session(state: &AppState, user: &User) -> Response {
     let (Ok(secret), Ok(csrf)) = (new_token(), new_token()) else {
         return ApiError::Internal("no randomness for a session".into()).into_response();
     };
