@@ -337,25 +337,23 @@ async fn stream(
 /// A posted form, or why it could not be read.
 type Posted<T> = Result<Form<T>, FormRejection>;
 
-/// The release page with the reason a form could not be read (400).
-async fn unreadable(
+/// The posted form, or the release page with the reason it could not be read (400).
+async fn read<T>(
     state: &AppState,
     signed: &Signed,
     key: &str,
-    rejection: FormRejection,
-) -> Response {
+    form: Posted<T>,
+) -> Result<T, Response> {
+    let rejection = match form {
+        Ok(Form(form)) => return Ok(form),
+        Err(rejection) => rejection,
+    };
     let why = format!(
         "The form could not be read ({}); reload the page and try again.",
         rejection.body_text()
     );
-    release_with(
-        state,
-        signed,
-        key,
-        StatusCode::BAD_REQUEST,
-        Outcome::Refused(why),
-    )
-    .await
+    let refused = Outcome::Refused(why);
+    Err(release_with(state, signed, key, StatusCode::BAD_REQUEST, refused).await)
 }
 
 #[derive(Deserialize)]
@@ -381,11 +379,8 @@ async fn record_gate(
     signed: Signed,
     Path(key): Path<String>,
     form: Posted<GateForm>,
-) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return unreadable(&state, &signed, &key, rejection).await,
-    };
+) -> Result<Response, Response> {
+    let form = read(&state, &signed, &key, form).await?;
     let passed = form.result == GateResult::Pass;
     let done = format!(
         "Recorded {}: {}.",
@@ -399,7 +394,7 @@ async fn record_gate(
         reason: non_empty(form.reason),
     };
     let request = Request::new(&key, &form.csrf, "gate.record", command);
-    act(&state, &signed, request, done).await
+    Ok(act(&state, &signed, request, done).await)
 }
 
 #[derive(Deserialize)]
@@ -416,15 +411,12 @@ async fn approve(
     signed: Signed,
     Path(key): Path<String>,
     form: Posted<RoleForm>,
-) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return unreadable(&state, &signed, &key, rejection).await,
-    };
+) -> Result<Response, Response> {
+    let form = read(&state, &signed, &key, form).await?;
     let command = Command::Approve { role: form.role };
     let done = format!("Approved as {}.", form.role.as_str());
     let request = Request::new(&key, &form.csrf, "release.approve", command);
-    act(&state, &signed, request, done).await
+    Ok(act(&state, &signed, request, done).await)
 }
 
 async fn vote(
@@ -432,14 +424,11 @@ async fn vote(
     signed: Signed,
     Path(key): Path<String>,
     form: Posted<RoleForm>,
-) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return unreadable(&state, &signed, &key, rejection).await,
-    };
+) -> Result<Response, Response> {
+    let form = read(&state, &signed, &key, form).await?;
     let Some(vote) = form.vote else {
         let refused = Outcome::Refused("Choose go or no-go.".to_string());
-        return release_with(&state, &signed, &key, StatusCode::BAD_REQUEST, refused).await;
+        return Err(release_with(&state, &signed, &key, StatusCode::BAD_REQUEST, refused).await);
     };
     let command = Command::GoNoGo {
         role: form.role,
@@ -448,7 +437,7 @@ async fn vote(
     };
     let done = format!("Voted {} as {}.", vote_name(vote), form.role.as_str());
     let request = Request::new(&key, &form.csrf, "release.go_no_go", command);
-    act(&state, &signed, request, done).await
+    Ok(act(&state, &signed, request, done).await)
 }
 
 fn vote_name(vote: GoNoGo) -> &'static str {
@@ -474,38 +463,27 @@ async fn deploy(
     signed: Signed,
     Path(key): Path<String>,
     form: Posted<DeployForm>,
-) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return unreadable(&state, &signed, &key, rejection).await,
-    };
+) -> Result<Response, Response> {
+    let form = read(&state, &signed, &key, form).await?;
     let environment = form.environment.as_str();
-    let mut request = Request::new(
-        &key,
-        &form.csrf,
-        "deployment.start",
-        Command::StartDeployment {
-            environment: form.environment,
-            override_window: non_empty(form.override_reason.clone()),
-        },
-    );
-    request.runs = true;
-    let Some(revision) = form.revision else {
-        let mut fields = vec![("environment", environment.to_string())];
-        if !form.override_reason.trim().is_empty() {
-            fields.push(("override_reason", form.override_reason));
-        }
-        let ask = Confirmation {
-            title: format!("Deploy {key} to {environment}?"),
-            button: format!("Deploy {key} to {environment}"),
-            path: "deploy",
-            fields,
-        };
-        return confirm(&state, &signed, request, ask).await;
+    let command = Command::StartDeployment {
+        environment: form.environment,
+        override_window: non_empty(form.override_reason.clone()),
     };
-    request.revision = Some(revision);
+    let mut request = Request::new(&key, &form.csrf, "deployment.start", command);
+    request.revision = form.revision;
+    let mut fields = vec![("environment", environment.to_string())];
+    if !form.override_reason.trim().is_empty() {
+        fields.push(("override_reason", form.override_reason));
+    }
+    let ask = Confirmation {
+        title: format!("Deploy {key} to {environment}?"),
+        button: format!("Deploy {key} to {environment}"),
+        path: "deploy",
+        fields,
+    };
     let done = format!("Deployment of {key} to {environment} started.");
-    act(&state, &signed, request, done).await
+    Ok(ask_or_act(&state, &signed, request, ask, done).await)
 }
 
 #[derive(Deserialize)]
@@ -523,11 +501,8 @@ async fn rollback(
     signed: Signed,
     Path(key): Path<String>,
     form: Posted<ReasonForm>,
-) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return unreadable(&state, &signed, &key, rejection).await,
-    };
+) -> Result<Response, Response> {
+    let form = read(&state, &signed, &key, form).await?;
     let command = Command::StartRollback {
         reason: form.reason.trim().to_string(),
         to_version: None,
@@ -535,19 +510,15 @@ async fn rollback(
         confirm: None,
     };
     let mut request = Request::new(&key, &form.csrf, "rollback.start", command);
-    request.runs = true;
-    let Some(revision) = form.revision else {
-        let ask = Confirmation {
-            title: format!("Roll production back from {key}?"),
-            button: format!("Roll back {key}"),
-            path: "rollback",
-            fields: vec![("reason", form.reason)],
-        };
-        return confirm(&state, &signed, request, ask).await;
+    request.revision = form.revision;
+    let ask = Confirmation {
+        title: format!("Roll production back from {key}?"),
+        button: format!("Roll back {key}"),
+        path: "rollback",
+        fields: vec![("reason", form.reason)],
     };
-    request.revision = Some(revision);
     let done = format!("Rollback of {key} started.");
-    act(&state, &signed, request, done).await
+    Ok(ask_or_act(&state, &signed, request, ask, done).await)
 }
 
 async fn cancel(
@@ -555,27 +526,21 @@ async fn cancel(
     signed: Signed,
     Path(key): Path<String>,
     form: Posted<ReasonForm>,
-) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return unreadable(&state, &signed, &key, rejection).await,
-    };
+) -> Result<Response, Response> {
+    let form = read(&state, &signed, &key, form).await?;
     let command = Command::Cancel {
         reason: form.reason.trim().to_string(),
     };
     let mut request = Request::new(&key, &form.csrf, "release.cancel", command);
-    let Some(revision) = form.revision else {
-        let ask = Confirmation {
-            title: format!("Cancel release {key}?"),
-            button: format!("Cancel {key}"),
-            path: "cancel",
-            fields: vec![("reason", form.reason)],
-        };
-        return confirm(&state, &signed, request, ask).await;
+    request.revision = form.revision;
+    let ask = Confirmation {
+        title: format!("Cancel release {key}?"),
+        button: format!("Cancel {key}"),
+        path: "cancel",
+        fields: vec![("reason", form.reason)],
     };
-    request.revision = Some(revision);
     let done = format!("Release {key} is cancelled.");
-    act(&state, &signed, request, done).await
+    Ok(ask_or_act(&state, &signed, request, ask, done).await)
 }
 
 #[derive(Deserialize)]
@@ -591,18 +556,15 @@ async fn complete_item(
     signed: Signed,
     Path((key, kind)): Path<(String, String)>,
     form: Posted<NotesForm>,
-) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return unreadable(&state, &signed, &key, rejection).await,
-    };
+) -> Result<Response, Response> {
+    let form = read(&state, &signed, &key, form).await?;
     let done = format!("Marked {} done.", kind.replace('_', " "));
     let command = Command::CompleteActionItem {
         kind,
         notes: non_empty(form.notes),
     };
     let request = Request::new(&key, &form.csrf, "action_item.complete", command);
-    act(&state, &signed, request, done).await
+    Ok(act(&state, &signed, request, done).await)
 }
 
 fn non_empty(text: String) -> Option<String> {
@@ -617,9 +579,8 @@ struct Request<'a> {
     action: &'static str,
     command: Command,
     /// The revision the user confirmed; the command is refused if the release moved since.
+    /// Without one, the command is not confirmed yet.
     revision: Option<i64>,
-    /// The command starts a runbook run (deploy, rollback).
-    runs: bool,
 }
 
 impl<'a> Request<'a> {
@@ -630,7 +591,15 @@ impl<'a> Request<'a> {
             action,
             command,
             revision: None,
-            runs: false,
+        }
+    }
+
+    /// The runbook run the command starts (deploy, rollback), if any.
+    fn run(&self) -> Option<RunKind> {
+        match &self.command {
+            Command::StartDeployment { environment, .. } => Some(RunKind::deploy(*environment)),
+            Command::StartRollback { .. } => Some(RunKind::Rollback),
+            _ => None,
         }
     }
 }
@@ -642,6 +611,20 @@ struct Confirmation {
     /// The action's path under the release (`deploy`).
     path: &'static str,
     fields: Vec<(&'static str, String)>,
+}
+
+/// A confirmed request runs; one not confirmed yet gets the confirmation page.
+async fn ask_or_act(
+    state: &AppState,
+    signed: &Signed,
+    request: Request<'_>,
+    ask: Confirmation,
+    done: String,
+) -> Response {
+    match request.revision {
+        Some(_) => act(state, signed, request, done).await,
+        None => confirm(state, signed, request, ask).await,
+    }
 }
 
 /// Decides the command without committing it: the refusal in the release page, or a page that
@@ -669,23 +652,13 @@ async fn confirm(
         Ok(checked) => checked,
         Err(err) => return refused(state, signed, key, err).await,
     };
-    let steps: Vec<String> = match &request.command {
-        Command::StartDeployment { environment, .. } => state
-            .policy
-            .runbooks
-            .plan(RunKind::deploy(*environment))
-            .into_iter()
-            .map(|s| s.name)
-            .collect(),
-        Command::StartRollback { .. } => state
-            .policy
-            .runbooks
-            .plan(RunKind::Rollback)
-            .into_iter()
-            .map(|s| s.name)
-            .collect(),
-        _ => Vec::new(),
-    };
+    let steps: Vec<String> = request
+        .run()
+        .map(|kind| state.policy.runbooks.plan(kind))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     let mut context = signed.context();
     context["title"] = json!(ask.title);
     context["button"] = json!(ask.button);
@@ -727,7 +700,7 @@ async fn commit(state: &AppState, signed: &Signed, request: &Request<'_>) -> Res
         &request.command,
     )
     .await?;
-    if request.runs {
+    if request.run().is_some() {
         crate::runner::start(state, saved.release.record.release_id).await?;
     }
     Ok(())
