@@ -26,18 +26,34 @@ pub const EXPORT_ROWS: i64 = AUDIT_LIMIT_MAX;
 /// The search form's fields, as given.
 const FIELDS: [&str; 6] = ["actor", "action", "subject", "q", "from", "to"];
 
-/// A search read from the query string.
-struct Search {
-    /// The filter, without paging.
-    filter: AuditFilter,
-    /// The fields as given (`release` shown as the subject), to fill the form and the links.
-    given: Vec<(&'static str, Option<String>)>,
+/// The search fields as given (`release` shown as the subject), to fill the form and the links.
+fn given(params: &Params) -> Vec<(&'static str, Option<String>)> {
+    FIELDS
+        .iter()
+        .map(|name| {
+            let value = match *name {
+                "subject" => params.get("release").or(params.get("subject")),
+                other => params.get(other),
+            };
+            (*name, value.map(str::to_string))
+        })
+        .collect()
+}
+
+/// The given fields as the form's values.
+fn form_values(given: &[(&'static str, Option<String>)]) -> Value {
+    let values: BTreeMap<&str, &str> = given
+        .iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (*name, v)))
+        .collect();
+    json!(values)
 }
 
 /// Why a search cannot run: the status and a message for the page.
 type Refused = (StatusCode, String);
 
-async fn read_search(state: &AppState, params: &Params) -> Result<Search, Refused> {
+/// The filter (without paging) the query string asks for.
+async fn read_search(state: &AppState, params: &Params) -> Result<AuditFilter, Refused> {
     let bad = |message: String| (StatusCode::BAD_REQUEST, message);
     let text = |name: &str| params.get(name).map(str::to_string);
     let subject_text = text("release").or_else(|| text("subject"));
@@ -56,16 +72,10 @@ async fn read_search(state: &AppState, params: &Params) -> Result<Search, Refuse
             }
         },
     };
-    let date = |name: &str| {
-        params
-            .parse(name, "a date like 2026-11-23", |t| {
-                jiff::fmt::strtime::parse("%Y-%m-%d", t)
-                    .and_then(|p| p.to_date())
-                    .ok()
-            })
-            .map_err(bad)
-    };
-    let (from, to) = (date("from")?, date("to")?);
+    let (from, to) = (
+        params.date("from").map_err(bad)?,
+        params.date("to").map_err(bad)?,
+    );
     if let (Some(from), Some(to)) = (from, to)
         && to < from
     {
@@ -75,7 +85,7 @@ async fn read_search(state: &AppState, params: &Params) -> Result<Search, Refuse
     }
     let tz = state.policy.tz();
     let start_of = |date: Date| date.to_zoned(tz.clone()).ok().map(|z| z.timestamp());
-    let filter = AuditFilter {
+    Ok(AuditFilter {
         subject,
         actor: text("actor"),
         action_prefix: text("action"),
@@ -86,19 +96,7 @@ async fn read_search(state: &AppState, params: &Params) -> Result<Search, Refuse
             .and_then(|d| d.checked_add(1.day()).ok())
             .and_then(start_of),
         ..AuditFilter::default()
-    };
-    let given = FIELDS
-        .iter()
-        .map(|name| {
-            let value = if *name == "subject" {
-                subject_text.clone()
-            } else {
-                text(name)
-            };
-            (*name, value)
-        })
-        .collect();
-    Ok(Search { filter, given })
+    })
 }
 
 fn seq_param(params: &Params, name: &str) -> Result<Option<i64>, Refused> {
@@ -115,31 +113,17 @@ pub(super) async fn audit_page(
     signed: Signed,
     params: Params,
 ) -> Response {
-    let mut context = signed.context();
-    context["export_rows"] = json!(EXPORT_ROWS);
-    context["page_size"] = json!(PAGE_SIZE);
-    context["timezone"] = json!(state.policy.timezone);
-    let refused = |mut context: Value, (status, message): Refused, given: Value| {
-        context["error"] = json!(message);
-        context["entries"] = json!([]);
-        context["form"] = given;
-        page(status, "audit.html", context)
-    };
-    let echo: BTreeMap<&str, &str> = FIELDS
-        .iter()
-        .map(|f| (*f, params.get(f)))
-        .chain([("subject", params.get("release").or(params.get("subject")))])
-        .filter_map(|(f, v)| v.map(|v| (f, v)))
-        .collect();
-    let search = match read_search(&state, &params).await {
-        Ok(search) => search,
-        Err(refusal) => return refused(context, refusal, json!(echo)),
+    let given = given(&params);
+    let mut filter = match read_search(&state, &params).await {
+        Ok(filter) => filter,
+        Err(refusal) => return refused_page(&state, &signed, refusal, form_values(&given)),
     };
     let (before, after) = match (seq_param(&params, "before"), seq_param(&params, "after")) {
         (Ok(b), Ok(a)) => (b, a),
-        (Err(refusal), _) | (_, Err(refusal)) => return refused(context, refusal, json!(echo)),
+        (Err(refusal), _) | (_, Err(refusal)) => {
+            return refused_page(&state, &signed, refusal, form_values(&given));
+        }
     };
-    let mut filter = search.filter.clone();
     filter.limit = Some(PAGE_SIZE + 1);
     match after {
         Some(after) => filter.after_seq = Some(after),
@@ -161,7 +145,7 @@ pub(super) async fn audit_page(
         Some(_) => (true, more),
         None => (more, before.is_some()),
     };
-    let base = query_string(&search.given);
+    let base = query_string(&given);
     let link = |extra: String| {
         let joined = [base.as_str(), extra.as_str()]
             .iter()
@@ -177,26 +161,52 @@ pub(super) async fn audit_page(
     };
     let oldest = entries.last().map(|e| e.seq);
     let newest = entries.first().map(|e| e.seq);
-    context["older"] = json!(
+    let older = json!(
         has_older
             .then_some(oldest)
             .flatten()
             .map(|seq| link(format!("before={seq}")))
     );
-    context["newer"] = json!(
+    let newer = json!(
         has_newer
             .then_some(newest)
             .flatten()
             .map(|seq| link(format!("after={seq}")))
     );
+    let mut context = page_context(&state, &signed);
+    context["older"] = older;
+    context["newer"] = newer;
     context["paged"] = json!(before.is_some() || after.is_some());
     context["newest_link"] = json!(link(String::new()));
     context["csv"] = json!(format!("/ui/audit/export.csv{}", link(String::new())));
     context["json"] = json!(format!("/ui/audit/export.json{}", link(String::new())));
-    context["searched"] = json!(search.given.iter().any(|(_, v)| v.is_some()));
-    context["form"] = json!(echo);
+    context["searched"] = json!(given.iter().any(|(_, v)| v.is_some()));
+    context["form"] = form_values(&given);
     context["entries"] = json!(entries.iter().map(|e| row(&state, e)).collect::<Vec<_>>());
     page(StatusCode::OK, "audit.html", context)
+}
+
+/// What every state of the audit page shows.
+fn page_context(state: &AppState, signed: &Signed) -> Value {
+    let mut context = signed.context();
+    context["export_rows"] = json!(EXPORT_ROWS);
+    context["page_size"] = json!(PAGE_SIZE);
+    context["timezone"] = json!(state.policy.timezone);
+    context
+}
+
+/// The audit page saying why the search cannot run, its form filled with `form`.
+fn refused_page(
+    state: &AppState,
+    signed: &Signed,
+    (status, message): Refused,
+    form: Value,
+) -> Response {
+    let mut context = page_context(state, signed);
+    context["error"] = json!(message);
+    context["entries"] = json!([]);
+    context["form"] = form;
+    page(status, "audit.html", context)
 }
 
 /// One table row: when (local), who, what, about what (a release by its version, linked),
@@ -341,23 +351,13 @@ async fn export_entries(
     signed: &Signed,
     params: &Params,
 ) -> Result<Vec<AuditEntry>, Response> {
-    let search = match read_search(state, params).await {
-        Ok(search) => search,
-        Err((status, message)) => {
-            let mut context = signed.context();
-            context["error"] = json!(message);
-            context["entries"] = json!([]);
-            context["export_rows"] = json!(EXPORT_ROWS);
-            context["page_size"] = json!(PAGE_SIZE);
-            context["form"] = json!({});
-            context["timezone"] = json!(state.policy.timezone);
-            return Err(page(status, "audit.html", context));
-        }
-    };
+    let search = read_search(state, params)
+        .await
+        .map_err(|refusal| refused_page(state, signed, refusal, json!({})))?;
     let filter = AuditFilter {
         newest_first: true,
         limit: Some(EXPORT_ROWS),
-        ..search.filter
+        ..search
     };
     let mut entries = state
         .store

@@ -162,7 +162,7 @@ pub(super) async fn feed(State(state): State<AppState>, Path(file): Path<String>
         Err(err) => return ApiError::from(err).into_response(),
     }
     let now = state.clock.now();
-    let today = now.to_zoned(state.policy.tz().clone()).date();
+    let today = today(&state);
     let from = today
         .checked_sub((FEED_WEEKS_BEFORE * 7).days())
         .unwrap_or(today);
@@ -229,13 +229,7 @@ impl View {
                 },
             )?
             .unwrap_or(DEFAULT_WEEKS);
-        let from = params
-            .parse("from", "a date like 2026-11-23", |t| {
-                jiff::fmt::strtime::parse("%Y-%m-%d", t)
-                    .and_then(|p| p.to_date())
-                    .ok()
-            })?
-            .unwrap_or_else(|| today(state));
+        let from = params.date("from")?.unwrap_or_else(|| today(state));
         Ok(View {
             first: monday_of(from),
             weeks,

@@ -49,6 +49,17 @@ impl Params {
     }
 }
 
+impl Params {
+    /// `name` as a date like `2026-11-23`; another value is `Err` with the message.
+    pub(super) fn date(&self, name: &str) -> Result<Option<jiff::civil::Date>, String> {
+        self.parse(name, "a date like 2026-11-23", |t| {
+            jiff::fmt::strtime::parse("%Y-%m-%d", t)
+                .and_then(|p| p.to_date())
+                .ok()
+        })
+    }
+}
+
 /// `text` percent-encoded for a query string value.
 pub(super) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
