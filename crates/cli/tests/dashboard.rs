@@ -5,60 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use reqwest::blocking::{Client, Response};
-use reqwest::redirect::Policy;
 use serde_json::json;
 
 mod support;
 use greenlight_core::gates::GatePhase;
+use support::dashboard::{browser, csrf, get, post, sign_in};
 use support::{ADMIN, Db, Server, assert_ok, http, record_gates};
-
-fn browser() -> Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::builder().redirect(Policy::none()).build().unwrap()
-}
-
-/// Signs in with `token`; the session cookie (`gl_session=...`).
-fn sign_in(server: &Server, token: &str) -> String {
-    let response = browser()
-        .post(format!("{}/ui/login", server.url))
-        .form(&[("token", token)])
-        .send()
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 303);
-    assert_eq!(response.headers()["location"], "/ui/releases");
-    let set = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/ui", "Max-Age=43200"] {
-        assert!(set.contains(attribute), "{set}");
-    }
-    set.split(';').next().unwrap().to_string()
-}
-
-fn get(server: &Server, cookie: &str, path: &str) -> Response {
-    browser()
-        .get(format!("{}{path}", server.url))
-        .header("cookie", cookie)
-        .send()
-        .unwrap()
-}
-
-fn post(server: &Server, cookie: &str, path: &str, form: &[(&str, &str)]) -> Response {
-    browser()
-        .post(format!("{}{path}", server.url))
-        .header("cookie", cookie)
-        .form(form)
-        .send()
-        .unwrap()
-}
-
-/// The CSRF token of the first form of a page.
-fn csrf(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a form") + 19;
-    html[start..].split('"').next().unwrap().to_string()
-}
 
 #[test]
 fn sign_in_browse_and_kill_a_flag_with_roles_and_csrf() {
@@ -285,10 +237,7 @@ fn a_release_walks_through_its_page_from_gates_to_rollback() {
 }
 
 fn walk_through_pages(db: &Db) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("greenlight.toml");
-    std::fs::write(&config, RUNBOOKS).unwrap();
-    let server = Server::start_with(db, &["--config", config.to_str().unwrap()], &[]);
+    let server = Server::start_with_policy(db, RUNBOOKS);
     let erin = server.add_user("erin", "engineering_lead");
     let quinn = server.add_user("quinn", "qa_lead");
     let pat = server.add_user("pat", "product_owner");

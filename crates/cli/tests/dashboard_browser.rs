@@ -52,10 +52,7 @@ fn browser() -> Option<PathBuf> {
 fn the_dashboard_in_a_real_browser() {
     let Some(chromium) = browser() else { return };
     let db = Db::sqlite();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("greenlight.toml");
-    std::fs::write(&config, RUNBOOKS).unwrap();
-    let server = Server::start_with(&db, &["--config", config.to_str().unwrap()], &[]);
+    let server = Server::start_with_policy(&db, RUNBOOKS);
     let erin = server.add_user("erin", "engineering_lead");
     let quinn = server.add_user("quinn", "qa_lead");
     let pat = server.add_user("pat", "product_owner");

@@ -4,38 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use reqwest::blocking::{Client, Response};
-use reqwest::redirect::Policy;
+use reqwest::blocking::Response;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 mod support;
+use support::dashboard::{browser, csrf, get, post, sign_in};
 use support::{ADMIN, Server, assert_ok, databases, http};
-
-fn browser() -> Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::builder().redirect(Policy::none()).build().unwrap()
-}
-
-/// Signs in with `token`; the session cookie (`gl_session=...`).
-fn sign_in(server: &Server, token: &str) -> String {
-    let response = browser()
-        .post(format!("{}/ui/login", server.url))
-        .form(&[("token", token)])
-        .send()
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 303);
-    let set = response.headers()["set-cookie"].to_str().unwrap();
-    set.split(';').next().unwrap().to_string()
-}
-
-fn get(server: &Server, cookie: &str, path: &str) -> Response {
-    browser()
-        .get(format!("{}{path}", server.url))
-        .header("cookie", cookie)
-        .send()
-        .unwrap()
-}
 
 /// A page's status and HTML (with the slashes that minijinja escapes put back).
 fn page(server: &Server, cookie: &str, path: &str) -> (u16, String) {
@@ -48,21 +23,6 @@ fn page(server: &Server, cookie: &str, path: &str) -> (u16, String) {
 
 fn unslash(html: &str) -> String {
     html.replace("&#x2f;", "/")
-}
-
-fn post(server: &Server, cookie: &str, path: &str, form: &[(&str, &str)]) -> Response {
-    browser()
-        .post(format!("{}{path}", server.url))
-        .header("cookie", cookie)
-        .form(form)
-        .send()
-        .unwrap()
-}
-
-/// The CSRF token of the first form of a page.
-fn csrf(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a form") + 19;
-    html[start..].split('"').next().unwrap().to_string()
 }
 
 /// The HTML of one day of the calendar (`2026-11-26`).

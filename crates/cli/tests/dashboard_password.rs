@@ -9,20 +9,15 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use reqwest::blocking::{Client, Response};
-use reqwest::redirect::Policy;
+use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
 mod support;
+use support::dashboard::{browser, get};
 use support::{ADMIN, Db, Server, assert_ok, assert_refused, code, http, stderr, stdout};
 
 const ERIN_PW: &str = "correct horse battery staple";
 const QUINN_PW: &str = "quinn's long enough passphrase";
-
-fn browser() -> Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::builder().redirect(Policy::none()).build().unwrap()
-}
 
 /// Runs the CLI with `token`, writing `input` to its standard input.
 fn cli_stdin(server: &Server, token: &str, args: &[&str], input: &str) -> Output {
@@ -67,14 +62,6 @@ fn sign_in(server: &Server, user: &str, password: &str) -> String {
         assert!(set.contains(attribute), "{set}");
     }
     set.split(';').next().unwrap().to_string()
-}
-
-fn page(server: &Server, cookie: &str, path: &str) -> Response {
-    browser()
-        .get(format!("{}{path}", server.url))
-        .header("cookie", cookie)
-        .send()
-        .unwrap()
 }
 
 /// The page's error message (the `role="alert"` paragraph).
@@ -188,7 +175,7 @@ fn walk(db: &Db) {
 
     // The right password opens the dashboard with the same session cookie as a token.
     let lead = sign_in(&server, "erin", ERIN_PW);
-    let releases = page(&server, &lead, "/ui/releases");
+    let releases = get(&server, &lead, "/ui/releases");
     assert_eq!(releases.status().as_u16(), 200);
     assert!(releases.text().unwrap().contains("Sign out erin"));
     let spaced = sign_in(&server, " Erin ", ERIN_PW);
@@ -261,7 +248,7 @@ fn walk(db: &Db) {
         refused(&server, &[("user", "quinn"), ("password", QUINN_PW)]),
         wrong
     );
-    assert_eq!(page(&server, &qa, "/ui/releases").status().as_u16(), 303);
+    assert_eq!(get(&server, &qa, "/ui/releases").status().as_u16(), 303);
 
     // A new password ends the user's sessions: whoever held the old one is out.
     let reset = cli_stdin(
@@ -276,7 +263,7 @@ fn walk(db: &Db) {
         "{}",
         stdout(&reset)
     );
-    assert_eq!(page(&server, &lead, "/ui/releases").status().as_u16(), 303);
+    assert_eq!(get(&server, &lead, "/ui/releases").status().as_u16(), 303);
     assert_eq!(
         refused(&server, &[("user", "erin"), ("password", ERIN_PW)]),
         wrong
@@ -291,7 +278,7 @@ fn walk(db: &Db) {
         "{}",
         stdout(&cleared)
     );
-    assert_eq!(page(&server, &lead, "/ui/releases").status().as_u16(), 303);
+    assert_eq!(get(&server, &lead, "/ui/releases").status().as_u16(), 303);
     assert_eq!(
         refused(
             &server,

@@ -28,10 +28,7 @@ fn delivery_metrics_of_a_release_deployed_and_rolled_back() {
 }
 
 fn walk(db: &Db) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("greenlight.toml");
-    std::fs::write(&config, POLICY).unwrap();
-    let server = Server::start_with(db, &["--config", config.to_str().unwrap()], &[]);
+    let server = Server::start_with_policy(db, POLICY);
     let erin = server.add_user("erin", "engineering_lead");
     let quinn = server.add_user("quinn", "qa_lead");
     let pat = server.add_user("pat", "product_owner");
@@ -286,22 +283,8 @@ fn walk(db: &Db) {
     assert_eq!(after["change_failure_rate"], 0.5);
 
     // The dashboard shows the same numbers, with a chart per week.
-    let browser = reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = browser
-        .post(format!("{}/ui/login", server.url))
-        .form(&[("token", erin.as_str())])
-        .send()
-        .unwrap();
-    let cookie = login.headers()["set-cookie"].to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_string();
-    let page = browser
-        .get(format!("{}/ui/metrics", server.url))
-        .header("cookie", cookie.clone())
-        .send()
-        .unwrap()
+    let cookie = support::dashboard::sign_in(&server, &erin);
+    let page = support::dashboard::get(&server, &cookie, "/ui/metrics")
         .text()
         .unwrap();
     assert!(
@@ -311,11 +294,7 @@ fn walk(db: &Db) {
     assert!(page.contains("Production deployments per week"), "{page}");
     assert_eq!(page.matches("<svg").count(), 2, "{page}");
     assert!(page.contains("week of 11-1"), "{page}");
-    let detail = browser
-        .get(format!("{}/ui/releases/1.4.0", server.url))
-        .header("cookie", cookie)
-        .send()
-        .unwrap()
+    let detail = support::dashboard::get(&server, &cookie, "/ui/releases/1.4.0")
         .text()
         .unwrap();
     for part in [

@@ -108,13 +108,9 @@ fn healthy() -> Shared {
 }
 
 fn start(db: &Db, policy: &str) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("greenlight.toml");
-    std::fs::write(&config, policy).unwrap();
-    let server = Server::start_with(db, &["--config", config.to_str().unwrap()], &[]);
+    let server = Server::start_with_policy(db, policy);
     // Prometheus stamps samples with the real time, so the server's clock follows it.
     server.set_clock(&jiff::Timestamp::now().to_string());
-    std::mem::forget(dir);
     server
 }
 

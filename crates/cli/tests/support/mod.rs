@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub mod dashboard;
+
 use greenlight_core::Policy;
 use greenlight_core::gates::GatePhase;
 use serde_json::Value;
@@ -134,6 +136,13 @@ impl Server {
     /// Starts a server with a settable clock on `db` and waits until it listens.
     pub fn start(db: &Db) -> Server {
         Server::start_with(db, &[], &[])
+    }
+
+    /// Starts a server with `policy` as its config file (kept beside the database).
+    pub fn start_with_policy(db: &Db, policy: &str) -> Server {
+        let config = db.dir.path().join("greenlight.toml");
+        std::fs::write(&config, policy).unwrap();
+        Server::start_with(db, &["--config", config.to_str().unwrap()], &[])
     }
 
     /// Starts a server with extra arguments (`--config FILE`) and environment variables.
