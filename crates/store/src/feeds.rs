@@ -25,6 +25,10 @@ pub struct CalendarFeed {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// A user's live link.
+const LIVE_FEED: &str = "SELECT id, user_id, created_at, revoked_at FROM calendar_feeds \
+                         WHERE user_id = $1 AND revoked_at IS NULL";
+
 fn feed_from_row(row: &sqlx::any::AnyRow) -> Result<CalendarFeed, StoreError> {
     let id: String = row.try_get("id")?;
     let what = format!("calendar feed {id}");
@@ -48,15 +52,12 @@ impl Store {
         change: &Change,
     ) -> Result<CalendarFeed, StoreError> {
         let mut write = self.begin_write().await?;
-        let before = sqlx::query(
-            "SELECT id, user_id, created_at, revoked_at FROM calendar_feeds \
-             WHERE user_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(user_id)
-        .fetch_optional(&mut *write.tx)
-        .await?
-        .map(|row| feed_from_row(&row))
-        .transpose()?;
+        let before = sqlx::query(LIVE_FEED)
+            .bind(user_id)
+            .fetch_optional(&mut *write.tx)
+            .await?
+            .map(|row| feed_from_row(&row))
+            .transpose()?;
         sqlx::query(
             "UPDATE calendar_feeds SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
         )
@@ -92,15 +93,12 @@ impl Store {
 
     /// `user_id`'s live calendar link, if any.
     pub async fn calendar_feed(&self, user_id: &str) -> Result<Option<CalendarFeed>, StoreError> {
-        sqlx::query(
-            "SELECT id, user_id, created_at, revoked_at FROM calendar_feeds \
-             WHERE user_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(user_id)
-        .fetch_optional(self.reader())
-        .await?
-        .map(|row| feed_from_row(&row))
-        .transpose()
+        sqlx::query(LIVE_FEED)
+            .bind(user_id)
+            .fetch_optional(self.reader())
+            .await?
+            .map(|row| feed_from_row(&row))
+            .transpose()
     }
 
     /// The enabled user whose live calendar link has this secret hash.
@@ -123,13 +121,10 @@ impl Store {
         change: &Change,
     ) -> Result<CalendarFeed, StoreError> {
         let mut write = self.begin_write().await?;
-        let row = sqlx::query(
-            "SELECT id, user_id, created_at, revoked_at FROM calendar_feeds \
-             WHERE user_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(user_id)
-        .fetch_optional(&mut *write.tx)
-        .await?;
+        let row = sqlx::query(LIVE_FEED)
+            .bind(user_id)
+            .fetch_optional(&mut *write.tx)
+            .await?;
         let Some(row) = row else {
             return Err(StoreError::NotFound(format!(
                 "{user_id} has no live calendar link"
