@@ -802,6 +802,15 @@ impl DayClosure {
     pub fn whole_day(&self) -> bool {
         self.hours.is_none()
     }
+
+    /// What it does to deployments, for people: `No deploys`, `Deploys discouraged`.
+    pub fn verb(&self) -> &'static str {
+        match self.effect {
+            Effect::Block => "No deploys",
+            Effect::Discourage => "Deploys discouraged",
+            Effect::Allow => "Deploys allowed",
+        }
+    }
 }
 
 /// Everything in the policy that closes or narrows deployments on the local `date`: holidays

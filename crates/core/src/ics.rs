@@ -358,10 +358,7 @@ pub fn blackout_events(policy: &Policy, from: Date, to: Date) -> Vec<FeedEvent> 
             if weekly || closure.effect == Effect::Allow {
                 continue;
             }
-            let verb = match closure.effect {
-                Effect::Block => "No deploys",
-                _ => "Deploys discouraged",
-            };
+            let verb = closure.verb();
             let summary = format!("{verb}: {}", closure.name);
             let description = format!(
                 "{} ({}): {} for planned releases",

@@ -527,11 +527,7 @@ fn day_view(state: &AppState, date: Date, today: Date, items: Vec<Item>) -> Valu
 
 /// "No deploys: Thanksgiving", "No deploys 16:00–24:00 PST (Friday evenings: ...)".
 fn closure_view(closure: &DayClosure) -> Value {
-    let verb = match closure.effect {
-        Effect::Block => "No deploys",
-        Effect::Discourage => "Deploys discouraged",
-        Effect::Allow => "Deploys allowed",
-    };
+    let verb = closure.verb();
     let hours = closure.hours.as_ref().map(|(start, end)| {
         let end_text = if end.date() != start.date() && end.hour() == 0 && end.minute() == 0 {
             format!("24:00 {}", start.strftime("%Z"))
