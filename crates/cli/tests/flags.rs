@@ -247,6 +247,100 @@ fn ofrep_bulk_evaluation_etags_and_errors() {
     assert_eq!(own["flags"]["nope"]["error"], "FLAG_NOT_FOUND");
 }
 
+/// Sends `head` and then each of `pieces` as its own HTTP chunk, pausing between them so the
+/// server receives the body in several reads; returns the status line and the body.
+fn post_in_pieces(server: &Server, path: &str, pieces: &[&str]) -> (String, Value) {
+    use std::io::{Read, Write};
+    let address = server.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    // The server may answer (and close) before the whole body is sent: later writes may fail.
+    for piece in pieces {
+        let _ = write!(stream, "{:x}\r\n{piece}\r\n", piece.len());
+        let _ = stream.flush();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response);
+    let status = response.lines().next().unwrap_or_default().to_string();
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let json = body
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_default();
+    (status, serde_json::from_str(json).unwrap_or(Value::Null))
+}
+
+#[test]
+fn evaluation_reads_bodies_in_pieces_empty_and_refuses_oversized_ones() {
+    let db = Db::sqlite();
+    let server = Server::start(&db);
+    let erin = server.add_user("erin", "engineering_lead");
+    assert_ok(&server.cli(&erin, &["flag", "create", "theme", "--stage", "100"]));
+    assert_ok(&server.cli(&erin, &["flag", "advance", "theme"]));
+
+    let (status, body) = post_in_pieces(
+        &server,
+        "/ofrep/v1/evaluate/flags/theme",
+        &[r#"{"context":{"target"#, r#"ingKey":"student-7"}}"#],
+    );
+    assert!(status.contains(" 200 "), "{status} {body}");
+    assert_eq!(
+        (body["key"].as_str(), body["reason"].as_str()),
+        (Some("theme"), Some("STATIC"))
+    );
+    let (status, body) = post_in_pieces(
+        &server,
+        "/ofrep/v1/evaluate/flags",
+        &[r#"{"con"#, "text\":{}}"],
+    );
+    assert!(status.contains(" 200 "), "{status} {body}");
+    assert_eq!(body["flags"][0]["key"], "theme");
+
+    let empty = http()
+        .post(format!("{}/ofrep/v1/evaluate/flags/theme", server.url))
+        .send()
+        .unwrap();
+    assert_eq!(
+        empty.status().as_u16(),
+        200,
+        "an empty body is an empty context"
+    );
+
+    let padding = "x".repeat(300 * 1024);
+    let oversized = http()
+        .post(format!("{}/ofrep/v1/evaluate/flags/theme", server.url))
+        .json(&json!({"context": {"targetingKey": "s", "padding": padding}}))
+        .send()
+        .unwrap();
+    assert_eq!(oversized.status().as_u16(), 413);
+    let refusal: Value = oversized.json().unwrap();
+    assert_eq!(refusal["errorCode"], "INVALID_CONTEXT");
+    assert!(
+        refusal["errorDetails"]
+            .as_str()
+            .unwrap()
+            .contains("at most"),
+        "{refusal}"
+    );
+    let (status, _) = post_in_pieces(
+        &server,
+        "/api/v1/flags/evaluate",
+        &[&"{".repeat(200 * 1024), &" ".repeat(100 * 1024)],
+    );
+    assert!(
+        status.contains(" 413 "),
+        "a body over the limit in pieces: {status}"
+    );
+}
+
 /// One evaluation seen by a client racing the kill switch.
 struct Seen {
     started: Instant,

@@ -606,6 +606,18 @@ pub enum Reason {
     Default,
 }
 
+impl Reason {
+    /// Every reason, in declaration order (`Reason::ALL[r as usize] == r`), so answers can be
+    /// prepared per reason ahead of evaluation.
+    pub const ALL: [Reason; 5] = [
+        Reason::Static,
+        Reason::TargetingMatch,
+        Reason::Split,
+        Reason::Disabled,
+        Reason::Default,
+    ];
+}
+
 /// Everything evaluation needs of one flag, prepared once per change so that evaluating is a
 /// hash and a few comparisons.
 #[derive(Debug, Clone)]
@@ -891,6 +903,13 @@ mod tests {
             release: None,
             auto_advance: false,
         })
+    }
+
+    #[test]
+    fn reason_all_is_in_declaration_order() {
+        for (i, reason) in Reason::ALL.into_iter().enumerate() {
+            assert_eq!(reason as usize, i);
+        }
     }
 
     fn context(pairs: Value) -> Context {

@@ -101,7 +101,7 @@ pub fn app(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(TraceLayer::new_for_http())
-        .merge(api::evaluation_routes().layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
+        .merge(api::evaluation_routes(state.flags.clone()))
         .merge(comms::public::routes())
         .merge(ui::routes().layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
         .with_state(state)

@@ -28,11 +28,3 @@ pub struct AppState {
     /// Outbound communication channels (SMTP, chat webhooks), secrets resolved at start.
     pub channels: Arc<crate::comms::channels::Channels>,
 }
-
-/// Evaluation handlers take only the flags: extracting them clones one `Arc`, not the whole
-/// state (each clone of which touches every shared counter on the hot path).
-impl axum::extract::FromRef<AppState> for Arc<crate::flags::Flags> {
-    fn from_ref(state: &AppState) -> Self {
-        state.flags.clone()
-    }
-}

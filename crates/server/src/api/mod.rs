@@ -163,13 +163,15 @@ pub fn bulk_routes() -> Router<AppState> {
 }
 
 /// Flag evaluation (OFREP and Greenlight's own): the hot path, merged outside the request
-/// metrics and trace layers.
-pub fn evaluation_routes() -> Router<AppState> {
+/// metrics and trace layers. Its state is the flags alone: axum clones a route's state for
+/// every request, and cloning the whole [`AppState`] touches a shared counter per field.
+pub fn evaluation_routes<S>(flags: std::sync::Arc<crate::flags::Flags>) -> Router<S> {
     use crate::flags::evaluate;
     Router::new()
         .route("/ofrep/v1/evaluate/flags", post(evaluate::bulk))
         .route("/ofrep/v1/evaluate/flags/{key}", post(evaluate::single))
         .route("/api/v1/flags/evaluate", post(evaluate::own))
+        .with_state(flags)
 }
 
 /// The OpenAPI document.

@@ -5,17 +5,19 @@
 //! layers (their counts are per flag and variant instead) and need no token: they reveal flag
 //! values, never their configuration.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use greenlight_core::flags::{Context, Reason};
+use futures_util::StreamExt;
+use greenlight_core::flags::{Context, Reason, Variant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use std::sync::Arc;
 
 use super::{Flags, Snapshot};
+use crate::BODY_LIMIT;
 
 /// An evaluation request: the context (`targetingKey`, `groups`, `email`, ...).
 #[derive(Debug, Default, Deserialize)]
@@ -52,17 +54,91 @@ struct Failure<'a> {
 
 fn json(status: StatusCode, body: &impl Serialize) -> Response {
     match serde_json::to_vec(body) {
-        Ok(bytes) => (
-            status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            bytes,
-        )
-            .into_response(),
+        Ok(bytes) => json_bytes(status, bytes),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The OFREP single-evaluation answer for `variant` of flag `key` with `reason`, rendered once
+/// per flag change (see [`super::Served`]).
+pub(super) fn answer(key: &str, variant: &Variant, reason: Reason) -> Box<[u8]> {
+    let evaluated = Evaluated {
+        key,
+        value: &variant.value,
+        reason,
+        variant: &variant.name,
+        metadata: Metadata {},
+    };
+    // A key, a JSON value and two names always serialize; the fallback is OFREP's error shape.
+    serde_json::to_vec(&evaluated)
+        .unwrap_or_else(|_| {
+            br#"{"errorCode":"GENERAL","errorDetails":"the variant could not be rendered"}"#
+                .to_vec()
+        })
+        .into_boxed_slice()
+}
+
+/// Reads an evaluation request's body, at most [`BODY_LIMIT`] bytes. A body that arrives in
+/// one piece, as every SDK's small JSON request does, is not copied.
+async fn read_body(body: Body) -> Result<Bytes, Response> {
+    let mut chunks = body.into_data_stream();
+    let Some(first) = chunks.next().await.transpose().map_err(unreadable)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > BODY_LIMIT {
+        return Err(too_large());
+    }
+    let mut joined = Vec::new();
+    while let Some(chunk) = chunks.next().await.transpose().map_err(unreadable)? {
+        if joined.is_empty() {
+            joined.extend_from_slice(&first);
+        }
+        joined.extend_from_slice(&chunk);
+        if joined.len() > BODY_LIMIT {
+            return Err(too_large());
+        }
+    }
+    Ok(if joined.is_empty() {
+        first
+    } else {
+        joined.into()
+    })
+}
+
+/// OFREP's 413 for a body over [`BODY_LIMIT`].
+fn too_large() -> Response {
+    json(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &Failure {
+            key: "",
+            error_code: "INVALID_CONTEXT",
+            error_details: format!("the request body must be at most {BODY_LIMIT} bytes"),
+        },
+    )
+}
+
+/// OFREP's 400 for a body the connection broke off.
+fn unreadable(err: axum::Error) -> Response {
+    json(
+        StatusCode::BAD_REQUEST,
+        &Failure {
+            key: "",
+            error_code: "INVALID_CONTEXT",
+            error_details: format!("the request body could not be read: {err}"),
+        },
+    )
 }
 
 /// The request, or why it is not one (an empty body is an empty context).
@@ -101,20 +177,30 @@ fn evaluate<'a>(snapshot: &'a Snapshot, key: &'a str, context: &Context) -> Opti
     })
 }
 
-/// `POST /ofrep/v1/evaluate/flags/{key}`: one flag.
+/// `POST /ofrep/v1/evaluate/flags/{key}`: one flag. The answer was rendered when the flag last
+/// changed; evaluating picks it.
 pub async fn single(
     State(flags): State<Arc<Flags>>,
     Path(key): Path<String>,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
     let request = match parse(&body) {
         Ok(request) => request,
         Err(err) => return invalid(&key, &err),
     };
-    let snapshot = flags.snapshot();
     let context = request.context.unwrap_or_default();
-    match evaluate(&snapshot, &key, &context) {
-        Some(evaluated) => json(StatusCode::OK, &evaluated),
+    let snapshot = flags.current();
+    let answer = snapshot.flags.get(&key).and_then(|served| {
+        let resolution = served.compiled.evaluate(&context);
+        served.counts.count(resolution.variant);
+        served.answer(resolution)
+    });
+    match answer {
+        Some(answer) => json_bytes(StatusCode::OK, answer.to_vec()),
         None => json(
             StatusCode::NOT_FOUND,
             &Failure {
@@ -137,12 +223,16 @@ fn etag(snapshot: &Snapshot, body: &[u8]) -> String {
 }
 
 /// `POST /ofrep/v1/evaluate/flags`: every flag, with an ETag.
-pub async fn bulk(State(flags): State<Arc<Flags>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn bulk(State(flags): State<Arc<Flags>>, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
     let request = match parse(&body) {
         Ok(request) => request,
         Err(err) => return invalid("", &err),
     };
-    let snapshot = flags.snapshot();
+    let snapshot = flags.current();
     let tag = etag(&snapshot, &body);
     let unchanged = headers
         .get(header::IF_NONE_MATCH)
@@ -167,12 +257,16 @@ pub async fn bulk(State(flags): State<Arc<Flags>>, headers: HeaderMap, body: Byt
 }
 
 /// `POST /api/v1/flags/evaluate`: the named flags (or all) as `{key: {value, variant, reason}}`.
-pub async fn own(State(flags): State<Arc<Flags>>, body: Bytes) -> Response {
+pub async fn own(State(flags): State<Arc<Flags>>, body: Body) -> Response {
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
     let request = match parse(&body) {
         Ok(request) => request,
         Err(err) => return invalid("", &err),
     };
-    let snapshot = flags.snapshot();
+    let snapshot = flags.current();
     let context = request.context.unwrap_or_default();
     let keys: Vec<String> = match request.flags {
         Some(keys) => keys,
@@ -192,4 +286,32 @@ pub async fn own(State(flags): State<Arc<Flags>>, body: Bytes) -> Response {
         StatusCode::OK,
         &serde_json::json!({ "version": snapshot.version, "flags": out }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_prepared_answer_is_the_ofrep_evaluation_with_its_text_escaped() {
+        let variant = Variant {
+            name: "blue \"sky\"".into(),
+            value: serde_json::json!({"color": "blue", "sizes": [1, 2]}),
+            weight: 1,
+        };
+        let answer = answer("theme\n2", &variant, Reason::TargetingMatch);
+        let parsed: Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({
+                "key": "theme\n2",
+                "value": {"color": "blue", "sizes": [1, 2]},
+                "reason": "TARGETING_MATCH",
+                "variant": "blue \"sky\"",
+                "metadata": {}
+            })
+        );
+    }
 }

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use greenlight_core::flags::{CompiledFlag, Segment};
+use greenlight_core::flags::{CompiledFlag, Reason, Resolution, Segment};
 use greenlight_store::{Store, StoreError, StoredFlag};
 
 /// How often the flags' version is polled, besides notifications.
@@ -55,6 +55,32 @@ pub struct Served {
     pub compiled: CompiledFlag,
     /// Its counters (kept across snapshots while the variants stay the same).
     pub counts: Arc<VariantCounts>,
+    /// The OFREP single-evaluation answer per variant and reason, rendered once per change so
+    /// the hot path copies bytes instead of serializing.
+    answers: Vec<[Box<[u8]>; Reason::ALL.len()]>,
+}
+
+impl Served {
+    fn new(compiled: CompiledFlag, counts: Arc<VariantCounts>) -> Served {
+        let answers = compiled
+            .variants
+            .iter()
+            .map(|variant| {
+                Reason::ALL.map(|reason| evaluate::answer(&compiled.key, variant, reason))
+            })
+            .collect();
+        Served {
+            compiled,
+            counts,
+            answers,
+        }
+    }
+
+    /// The OFREP answer for `resolution`, as JSON.
+    pub fn answer(&self, resolution: Resolution) -> Option<&[u8]> {
+        let by_reason = self.answers.get(resolution.variant)?;
+        Some(&by_reason[resolution.reason as usize])
+    }
 }
 
 /// Every flag at one version of the store.
@@ -83,6 +109,12 @@ impl Flags {
     /// The current snapshot (a pointer load; no lock).
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
+    }
+
+    /// The current snapshot for one evaluation: like [`Flags::snapshot`] without touching the
+    /// shared reference count (hold it briefly, never across an `.await`).
+    pub fn current(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        self.snapshot.load()
     }
 
     /// Reloads from the store when its version moved; `Ok(true)` when the snapshot changed.
@@ -132,7 +164,7 @@ impl Flags {
                     })
                     .or_insert_with(|| Arc::new(VariantCounts::new(n)))
                     .clone();
-                (stored.flag.key.clone(), Served { compiled, counts })
+                (stored.flag.key.clone(), Served::new(compiled, counts))
             })
             .collect();
         self.snapshot.store(Arc::new(Snapshot {
