@@ -60,26 +60,15 @@ impl Params {
     }
 }
 
-/// `text` percent-encoded for a query string value.
-pub(super) fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b':') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
+/// A query string of the non-empty `pairs`, form-encoded (`a=1&b=x+y`).
+pub(super) fn query_string(pairs: &[(&str, Option<String>)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        if let Some(value) = value {
+            query.append_pair(name, value);
         }
     }
-    out
-}
-
-/// A query string of the non-empty `pairs`, encoded (`a=1&b=x%20y`).
-pub(super) fn query_string(pairs: &[(&str, Option<String>)]) -> String {
-    pairs
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
-        .collect::<Vec<_>>()
-        .join("&")
+    query.finish()
 }
 
 #[cfg(test)]
@@ -88,14 +77,14 @@ mod tests {
 
     #[test]
     fn values_are_encoded_for_links() {
-        assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
         assert_eq!(
             query_string(&[
                 ("actor", Some("erin".into())),
                 ("q", None),
+                ("text", Some("a b&c=d/é".into())),
                 ("x", Some("1:2".into()))
             ]),
-            "actor=erin&x=1:2"
+            "actor=erin&text=a+b%26c%3Dd%2F%C3%A9&x=1%3A2"
         );
     }
 }
