@@ -9,7 +9,9 @@ use serde_json::json;
 
 mod support;
 use greenlight_core::gates::GatePhase;
-use support::dashboard::{browser, csrf, get, post, sign_in};
+use support::dashboard::{
+    browser, csrf, get, login, login_form, post, set_cookie, set_cookie_header, sign_in,
+};
 use support::{ADMIN, Db, Server, assert_ok, http, record_gates};
 
 #[test]
@@ -25,13 +27,33 @@ fn sign_in_browse_and_kill_a_flag_with_roles_and_csrf() {
         .unwrap();
     assert_eq!(anonymous.status().as_u16(), 303);
     assert_eq!(anonymous.headers()["location"], "/ui/login");
-    let wrong = browser()
-        .post(format!("{}/ui/login", server.url))
-        .form(&[("token", "glt_nope")])
-        .send()
-        .unwrap();
+    let wrong = login(&server, &[("token", "glt_nope")]);
     assert_eq!(wrong.status().as_u16(), 401);
     assert!(wrong.text().unwrap().contains("That token is unknown"));
+
+    // Login CSRF: a sign-in form another site posts (no login cookie, or a cookie that does not
+    // match the form's token) signs nobody in, even with a good token.
+    let forged = browser()
+        .post(format!("{}/ui/login", server.url))
+        .form(&[("token", erin.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    assert!(set_cookie(&forged, "gl_session").is_none());
+    assert!(forged.text().unwrap().contains("Refused by login_csrf"));
+    let (cookie, _) = login_form(&server);
+    let (_, other_token) = login_form(&server);
+    let mismatched = browser()
+        .post(format!("{}/ui/login", server.url))
+        .header("cookie", cookie)
+        .form(&[
+            ("login_csrf", other_token.as_str()),
+            ("token", erin.as_str()),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(mismatched.status().as_u16(), 403);
+    assert!(set_cookie(&mismatched, "gl_session").is_none());
 
     let lead = sign_in(&server, &erin);
     let empty = get(&server, &lead, "/ui/releases").text().unwrap();
@@ -167,12 +189,8 @@ fn sign_in_browse_and_kill_a_flag_with_roles_and_csrf() {
     // Sign-out ends the session on the server, not only in the browser.
     let out = post(&server, &lead, "/ui/logout", &[("csrf", &csrf(&killed))]);
     assert_eq!(out.status().as_u16(), 303);
-    assert!(
-        out.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .contains("Max-Age=0")
-    );
+    let ended = set_cookie_header(&out, "gl_session").unwrap();
+    assert!(ended.contains("Max-Age=0"), "{ended}");
     assert_eq!(get(&server, &lead, "/ui/releases").status().as_u16(), 303);
     let css = get(&server, &qa, "/ui/assets/app.css");
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");

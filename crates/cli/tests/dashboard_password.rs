@@ -9,11 +9,10 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
 mod support;
-use support::dashboard::{browser, get};
+use support::dashboard::{browser, get, login, session_of, set_cookie};
 use support::{ADMIN, Db, Server, assert_ok, assert_refused, code, http, stderr, stdout};
 
 const ERIN_PW: &str = "correct horse battery staple";
@@ -40,28 +39,9 @@ fn cli_stdin(server: &Server, token: &str, args: &[&str], input: &str) -> Output
     child.wait_with_output().unwrap()
 }
 
-/// Posts the sign-in form.
-fn login(server: &Server, form: &[(&str, &str)]) -> Response {
-    browser()
-        .post(format!("{}/ui/login", server.url))
-        .form(form)
-        .send()
-        .unwrap()
-}
-
 /// Signs in with a password; the session cookie (`gl_session=...`).
 fn sign_in(server: &Server, user: &str, password: &str) -> String {
-    let response = login(server, &[("user", user), ("password", password)]);
-    assert_eq!(response.status().as_u16(), 303, "{user} signs in");
-    assert_eq!(response.headers()["location"], "/ui/releases");
-    let set = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/ui", "Max-Age=43200"] {
-        assert!(set.contains(attribute), "{set}");
-    }
-    set.split(';').next().unwrap().to_string()
+    session_of(login(server, &[("user", user), ("password", password)]))
 }
 
 /// The page's error message (the `role="alert"` paragraph).
@@ -74,7 +54,7 @@ fn alert(html: &str) -> String {
 fn refused(server: &Server, form: &[(&str, &str)]) -> (u16, String) {
     let response = login(server, form);
     let status = response.status().as_u16();
-    assert!(response.headers().get("set-cookie").is_none(), "no session");
+    assert!(set_cookie(&response, "gl_session").is_none(), "no session");
     (status, alert(&response.text().unwrap()))
 }
 

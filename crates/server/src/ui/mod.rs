@@ -6,8 +6,10 @@
 //! **Sign-in and forms:** a browser signs in with a password or an API token and gets a session cookie
 //! (random secret; the store keeps its SHA-256) that is `HttpOnly`, `SameSite=Strict`, scoped
 //! to `/ui`, `Secure` when the public URL is https, and expires after [`SESSION_HOURS`]. Every
-//! form carries the session's CSRF token; a post without it is refused. Actions show only to
-//! roles that may take them, and the core's permission check still decides.
+//! form carries the session's CSRF token; a post without it is refused. The sign-in form itself
+//! carries a login token that must match a cookie set with the form (double submit), so another
+//! site cannot sign a browser into an account of its choosing (login CSRF). Actions show only
+//! to roles that may take them, and the core's permission check still decides.
 
 mod audit;
 mod calendar;
@@ -43,6 +45,12 @@ use crate::state::AppState;
 pub const SESSION_HOURS: i64 = 12;
 
 const COOKIE: &str = "gl_session";
+
+/// The cookie holding the sign-in form's login token.
+const LOGIN_COOKIE: &str = "gl_login";
+
+/// How long a served sign-in form stays usable.
+const LOGIN_FORM_MINUTES: i64 = 60;
 
 /// The dashboard's routes, under `/ui`.
 pub fn routes() -> Router<AppState> {
@@ -143,9 +151,8 @@ impl Signed {
         if !given.is_empty() && given == self.session.csrf {
             return None;
         }
-        Some(page(
+        Some(login_form(
             StatusCode::FORBIDDEN,
-            "login.html",
             json!({ "error": "This form is not from your session (missing or wrong CSRF token). Reload the page and try again." }),
         ))
     }
@@ -164,7 +171,26 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 async fn login_page() -> Response {
-    page(StatusCode::OK, "login.html", json!({}))
+    login_form(StatusCode::OK, json!({}))
+}
+
+/// The sign-in page with a fresh login token, in the form and in a cookie: only a form served
+/// to this browser can sign it in.
+fn login_form(status: StatusCode, mut context: Value) -> Response {
+    let token = match crate::auth::random_secret("gll_") {
+        Ok(token) => token,
+        Err(err) => return err.into_response(),
+    };
+    let cookie = format!(
+        "{LOGIN_COOKIE}={token}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={}",
+        LOGIN_FORM_MINUTES * 60
+    );
+    context["login_csrf"] = Value::String(token);
+    let mut response = page(status, "login.html", context);
+    if let Ok(cookie) = header::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 #[derive(Deserialize)]

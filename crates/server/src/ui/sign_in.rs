@@ -11,15 +11,15 @@
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use greenlight_core::password::{Brake, MAX_BYTES};
 use greenlight_store::{Change, User};
 use jiff::SignedDuration;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{COOKIE, SESSION_HOURS, page};
+use super::{COOKIE, LOGIN_COOKIE, SESSION_HOURS, cookie, login_form, page};
 use crate::auth::{new_token, token_hash};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -31,9 +31,11 @@ pub(super) const FAILED: &str = "Unknown user or wrong password.";
 /// cut there, so the brake's bookkeeping stays small whatever is typed.
 const NAME_CHARS: usize = 64;
 
-/// The sign-in form: a user and password, or an API token.
+/// The sign-in form: a user and password, or an API token, and the form's login token.
 #[derive(Deserialize)]
 pub(super) struct SignInForm {
+    #[serde(default)]
+    login_csrf: String,
     #[serde(default)]
     user: String,
     #[serde(default)]
@@ -42,23 +44,32 @@ pub(super) struct SignInForm {
     token: String,
 }
 
-/// `POST /ui/login`: signs in with whichever of password or token the form carries.
+/// `POST /ui/login`: signs in with whichever of password or token the form carries, when the
+/// form was served to this browser.
 pub(super) async fn sign_in(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
+    let served = cookie(&headers, LOGIN_COOKIE);
+    if form.login_csrf.is_empty() || served.as_deref() != Some(form.login_csrf.as_str()) {
+        return login_form(
+            StatusCode::FORBIDDEN,
+            json!({ "error": "Refused by login_csrf: this sign-in form was not served to this browser, or it is over an hour old. Sign in with the form on this page." }),
+        );
+    }
     let has_token = !form.token.trim().is_empty();
     let has_password = !form.password.is_empty();
     let refused = |status: StatusCode, why: &str| {
         page(
             status,
             "login.html",
-            json!({ "error": why, "user_name": form.user.trim() }),
+            json!({ "error": why, "user_name": form.user.trim(), "login_csrf": form.login_csrf }),
         )
     };
     match (has_password, has_token) {
-        (false, true) => with_token(&state, &form.token).await,
-        (true, false) => with_password(&state, &form.user, form.password).await,
+        (false, true) => with_token(&state, &form.token, &form.login_csrf).await,
+        (true, false) => with_password(&state, &form.user, form.password, &form.login_csrf).await,
         (true, true) => refused(
             StatusCode::BAD_REQUEST,
             "Give either your password or an API token, not both.",
@@ -71,20 +82,27 @@ pub(super) async fn sign_in(
 }
 
 /// Token sign-in: the token's user, unless the token is unknown, revoked or its user disabled.
-async fn with_token(state: &AppState, token: &str) -> Response {
+/// A refusal shows the form again with the same `login_csrf`.
+async fn with_token(state: &AppState, token: &str, login_csrf: &str) -> Response {
     match state.store.user_by_token_hash(&token_hash(token)).await {
         Ok(Some(user)) => start_session(state, &user).await,
         Ok(None) => page(
             StatusCode::UNAUTHORIZED,
             "login.html",
-            json!({ "error": "That token is unknown, revoked or its user disabled." }),
+            json!({ "error": "That token is unknown, revoked or its user disabled.", "login_csrf": login_csrf }),
         ),
         Err(err) => ApiError::from(err).into_response(),
     }
 }
 
-/// Password sign-in for `user`: the brake first, then the hash, then the session.
-async fn with_password(state: &AppState, user: &str, password: String) -> Response {
+/// Password sign-in for `user`: the brake first, then the hash, then the session. A refusal
+/// shows the form again with the same `login_csrf`.
+async fn with_password(
+    state: &AppState,
+    user: &str,
+    password: String,
+    login_csrf: &str,
+) -> Response {
     let name: String = user
         .trim()
         .to_ascii_lowercase()
@@ -95,7 +113,7 @@ async fn with_password(state: &AppState, user: &str, password: String) -> Respon
         page(
             status,
             "login.html",
-            json!({ "error": why, "user_name": name }),
+            json!({ "error": why, "user_name": name, "login_csrf": login_csrf }),
         )
     };
     if name.is_empty() {
@@ -188,5 +206,10 @@ async fn start_session(state: &AppState, user: &User) -> Response {
         "{COOKIE}={secret}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         SESSION_HOURS * 3600
     );
-    ([(header::SET_COOKIE, cookie)], Redirect::to("/ui/releases")).into_response()
+    let used = format!("{LOGIN_COOKIE}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0");
+    (
+        AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, used)]),
+        Redirect::to("/ui/releases"),
+    )
+        .into_response()
 }
