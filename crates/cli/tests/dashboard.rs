@@ -204,6 +204,9 @@ production = [
   { name = "smoke_tests", run = "echo smoke" },
 ]
 rollback = [{ name = "instant_rollback", run = "echo rollback" }]
+database_rollback = [{ name = "restore_snapshot", run = "echo restore" }]
+maintenance_on = { name = "maintenance_on", run = "echo on" }
+maintenance_off = { name = "maintenance_off", run = "echo off" }
 "#;
 
 /// The value of hidden field `name` in the first form that has it.
@@ -499,17 +502,59 @@ fn walk_through_pages(db: &Db) {
         "{ask}"
     );
     assert_eq!(status(&server, "1.4.0"), "deployed");
+
+    // The database too (the browser test rolls back the application alone): the confirmation
+    // lists the spec's procedure and asks to type the version returned to; a wrong one is
+    // refused by the confirmation rule and changes nothing.
+    let ask = post(
+        &server,
+        &lead,
+        "/ui/releases/1.4.0/rollback",
+        &[("csrf", &token), ("reason", reason), ("database", "on")],
+    )
+    .text()
+    .unwrap();
+    for part in [
+        "Roll production and its database back from 1.4.0?",
+        "<li>maintenance_on</li><li>restore_snapshot</li><li>instant_rollback</li><li>maintenance_off</li>",
+        "database_rollback_confirmed",
+        r#"<label for="confirm">Type 1.3.0 to confirm</label>"#,
+        r#"name="database" value="on""#,
+    ] {
+        assert!(ask.contains(part), "{part}: {ask}");
+    }
     let revision = field(&ask, "revision");
-    let confirmed = [
-        ("csrf", token.as_str()),
-        ("reason", reason),
-        ("revision", revision.as_str()),
-    ];
-    post(&server, &lead, "/ui/releases/1.4.0/rollback", &confirmed);
+    let typed = |version: &str| {
+        post(
+            &server,
+            &lead,
+            "/ui/releases/1.4.0/rollback",
+            &[
+                ("csrf", token.as_str()),
+                ("reason", reason),
+                ("database", "on"),
+                ("revision", revision.as_str()),
+                ("confirm", version),
+            ],
+        )
+    };
+    let wrong = typed("1.2.0");
+    assert_eq!(wrong.status().as_u16(), 422);
+    let wrong = wrong.text().unwrap();
+    assert!(
+        wrong.contains("confirmation") && wrong.contains("1.3.0"),
+        "{wrong}"
+    );
+    assert_eq!(status(&server, "1.4.0"), "deployed");
+    assert_eq!(typed("1.3.0").status().as_u16(), 200);
     settled(&server, "1.4.0");
     assert_eq!(status(&server, "1.4.0"), "rolled_back");
     let page = get(&server, &lead, "/ui/releases/1.4.0").text().unwrap();
     assert!(page.contains(reason), "{page}");
+    assert!(
+        page.contains("restore_snapshot"),
+        "the database steps ran: {page}"
+    );
     let done = post(
         &server,
         &lead,

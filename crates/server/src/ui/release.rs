@@ -20,6 +20,7 @@ use greenlight_core::report;
 use greenlight_core::runbook::RunKind;
 use greenlight_core::{Action, Command, ReleaseStatus, ReleaseType, Role};
 use greenlight_store::StoredRelease;
+use semver::Version;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -481,6 +482,7 @@ async fn deploy(
         button: format!("Deploy {key} to {environment}"),
         path: "deploy",
         fields,
+        typed: None,
     };
     let done = format!("Deployment of {key} to {environment} started.");
     Ok(ask_or_act(&state, &signed, request, ask, done).await)
@@ -496,29 +498,74 @@ struct ReasonForm {
     revision: Option<i64>,
 }
 
+/// The rollback form: why, and whether to restore the database too (the spec's high-risk
+/// procedure: maintenance mode, restore, application rollback), confirmed by typing the version
+/// returned to.
+#[derive(Deserialize)]
+struct RollbackForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    revision: Option<i64>,
+    /// The "restore the database too" box (`on` when ticked).
+    #[serde(default)]
+    database: Option<String>,
+    /// The version typed on the confirmation page.
+    #[serde(default)]
+    confirm: String,
+}
+
 async fn rollback(
     State(state): State<AppState>,
     signed: Signed,
     Path(key): Path<String>,
-    form: Posted<ReasonForm>,
+    form: Posted<RollbackForm>,
 ) -> Result<Response, Response> {
     let form = read(&state, &signed, &key, form).await?;
+    let database = form.database.is_some();
+    let asking = form.revision.is_none();
+    // Asking about a database rollback: the page asks to type the version returned to, and the
+    // dry run assumes it typed, so it lists everything confirming will record.
+    let target = match (database, asking) {
+        (true, true) => previous_production_version(&state, &key).await,
+        _ => None,
+    };
+    let typed = Some(form.confirm.trim().to_string()).filter(|c| !c.is_empty());
     let command = Command::StartRollback {
         reason: form.reason.trim().to_string(),
         to_version: None,
-        database: false,
-        confirm: None,
+        database,
+        confirm: target.as_ref().map(ToString::to_string).or(typed),
     };
     let mut request = Request::new(&key, &form.csrf, "rollback.start", command);
     request.revision = form.revision;
+    let mut fields = vec![("reason", form.reason)];
+    if database {
+        fields.push(("database", "on".into()));
+    }
+    let what = if database {
+        "production and its database"
+    } else {
+        "production"
+    };
     let ask = Confirmation {
-        title: format!("Roll production back from {key}?"),
+        title: format!("Roll {what} back from {key}?"),
         button: format!("Roll back {key}"),
         path: "rollback",
-        fields: vec![("reason", form.reason)],
+        fields,
+        typed: target.map(|t| t.to_string()),
     };
     let done = format!("Rollback of {key} started.");
     Ok(ask_or_act(&state, &signed, request, ask, done).await)
+}
+
+/// The version live in production before release `key`, the one a rollback returns to.
+async fn previous_production_version(state: &AppState, key: &str) -> Option<Version> {
+    let stored = crate::api::load(state, key).await.ok()?;
+    let world = state.store.world_for(&stored.release).await.ok()?;
+    world.previous_production_version
 }
 
 async fn cancel(
@@ -538,6 +585,7 @@ async fn cancel(
         button: format!("Cancel {key}"),
         path: "cancel",
         fields: vec![("reason", form.reason)],
+        typed: None,
     };
     let done = format!("Release {key} is cancelled.");
     Ok(ask_or_act(&state, &signed, request, ask, done).await)
@@ -598,6 +646,7 @@ impl<'a> Request<'a> {
     fn run(&self) -> Option<RunKind> {
         match &self.command {
             Command::StartDeployment { environment, .. } => Some(RunKind::deploy(*environment)),
+            Command::StartRollback { database: true, .. } => Some(RunKind::DatabaseRollback),
             Command::StartRollback { .. } => Some(RunKind::Rollback),
             _ => None,
         }
@@ -611,6 +660,8 @@ struct Confirmation {
     /// The action's path under the release (`deploy`).
     path: &'static str,
     fields: Vec<(&'static str, String)>,
+    /// Text the person must type to confirm (a database rollback's target version).
+    typed: Option<String>,
 }
 
 /// A confirmed request runs; one not confirmed yet gets the confirmation page.
@@ -665,6 +716,7 @@ async fn confirm(
     context["action"] = json!(format!("/ui/releases/{key}/{}", ask.path));
     context["back"] = json!(format!("/ui/releases/{key}"));
     context["fields"] = json!(ask.fields);
+    context["typed"] = json!(ask.typed);
     context["revision"] = json!(stored.revision);
     context["events"] = json!(events.iter().map(|e| e.name()).collect::<Vec<_>>());
     context["steps"] = json!(steps);
