@@ -211,9 +211,15 @@ test('an engineering lead walks a release from its last gate to production and b
   page = await signIn(process.env.GREENLIGHT_LEAD);
   await page.goto(`${url}/ui/releases/1.5.0`);
   await page.getByRole('button', { name: 'Deploy to production…' }).click();
+  // While it runs, the script swaps in the runbook section alone as each step ends.
+  const sections = [];
+  page.on('response', (r) => { if (r.url().endsWith('/ui/releases/1.5.0/runbook')) sections.push(r.status()); });
   await page.getByRole('button', { name: 'Deploy 1.5.0 to production' }).click();
   await page.getByText('Running the production runbook').waitFor();
+  await page.locator('#runbook').getByText(/^deploy$/).waitFor();
+  assert.equal(await page.getByText('Running the production runbook').count(), 1, 'swapped in, not reloaded');
   await statusShows(page, 'deployed');
+  assert.ok(sections.length > 0 && sections.every((s) => s === 200), `runbook sections: ${sections}`);
   assert.match(await page.locator('#runbook').innerText(), /smoke_tests\s+succeeded/);
   await page.getByRole('heading', { name: 'Health' }).waitFor();
   await axeClean(page, 'deployed release');

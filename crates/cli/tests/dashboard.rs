@@ -555,6 +555,18 @@ fn walk_through_pages(db: &Db) {
         page.contains("restore_snapshot"),
         "the database steps ran: {page}"
     );
+    // The runbook section alone, which the page's script swaps in during a run.
+    let section = get(&server, &lead, "/ui/releases/1.4.0/runbook");
+    assert_eq!(section.status().as_u16(), 200);
+    let section = section.text().unwrap();
+    assert!(section.contains(r#"<section id="runbook""#), "{section}");
+    for part in ["restore_snapshot", "maintenance_off", "succeeded"] {
+        assert!(section.contains(part), "{part}: {section}");
+    }
+    assert!(
+        !section.contains("<html") && !section.contains("Health"),
+        "{section}"
+    );
     let done = post(
         &server,
         &lead,

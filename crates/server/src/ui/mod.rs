@@ -84,6 +84,7 @@ fn templates() -> &'static Environment<'static> {
             ("login.html", include_str!("templates/login.html")),
             ("releases.html", include_str!("templates/releases.html")),
             ("release.html", include_str!("templates/release.html")),
+            ("runbook.html", include_str!("templates/runbook.html")),
             ("flags.html", include_str!("templates/flags.html")),
             ("metrics.html", include_str!("templates/metrics.html")),
             ("confirm.html", include_str!("templates/confirm.html")),

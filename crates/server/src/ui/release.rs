@@ -40,6 +40,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/ui/releases", get(super::release_list::releases))
         .route("/ui/releases/{key}", get(release))
         .route("/ui/releases/{key}/stream", get(stream))
+        .route("/ui/releases/{key}/runbook", get(runbook_section))
         .route("/ui/releases/{key}/gates", post(record_gate))
         .route("/ui/releases/{key}/approve", post(approve))
         .route("/ui/releases/{key}/go-no-go", post(vote))
@@ -107,7 +108,6 @@ async fn detail(
     let id = release.record.release_id;
     let events = state.store.release_events(id).await?;
     let sent = state.store.communications(id).await?;
-    let steps = state.store.steps(id).await?;
     let story: Vec<Value> = report::report(release, &events, Vec::new(), now)
         .entries
         .iter()
@@ -137,6 +137,49 @@ async fn detail(
             }))
             .collect::<Vec<_>>()
     );
+    runbook(state, stored, &view, &mut context).await?;
+    context["hotfix"] = hotfix(state, &view);
+    if record.deployed_date.is_some() {
+        context["health"] = health(state, release).await;
+    }
+    context["actions"] = actions(signed, &view);
+    context["r"] = json!(view);
+    local_gate_times(state, &view, &mut context["r"]);
+    Ok(context)
+}
+
+/// `GET /ui/releases/{key}/runbook`: the page's runbook section alone, which the page's script
+/// swaps in as steps start and end (no report, communications or health queries).
+async fn runbook_section(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(key): Path<String>,
+) -> Response {
+    let stored = match crate::api::load(&state, &key).await {
+        Ok(stored) => stored,
+        Err(err) => return err.into_response(),
+    };
+    let view = crate::api::views::release_view(&stored, &state.policy, state.clock.now());
+    let mut context = signed.context();
+    match runbook(&state, &stored, &view, &mut context).await {
+        Ok(()) => page(StatusCode::OK, "runbook.html", context),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// What the runbook section shows: the steps run so far, the run in progress, and where the
+/// live stream starts.
+async fn runbook(
+    state: &AppState,
+    stored: &StoredRelease,
+    view: &ReleaseView,
+    context: &mut Value,
+) -> Result<(), ApiError> {
+    let release = &stored.release;
+    let id = release.record.release_id;
+    let steps = state.store.steps(id).await?;
+    context["version"] = json!(release.record.version.to_string());
+    context["run_steps"] = json!(view.run_steps);
     context["steps"] = json!(
         steps
             .iter()
@@ -151,14 +194,7 @@ async fn detail(
     );
     context["running"] = json!(RunKind::in_progress(release).map(|(kind, _)| kind.as_str()));
     context["last_seq"] = json!(state.store.last_event_seq(id).await?);
-    context["hotfix"] = hotfix(state, &view);
-    if record.deployed_date.is_some() {
-        context["health"] = health(state, release).await;
-    }
-    context["actions"] = actions(signed, &view);
-    context["r"] = json!(view);
-    local_gate_times(state, &view, &mut context["r"]);
-    Ok(context)
+    Ok(())
 }
 
 /// Shows when each gate was recorded in the policy's zone, like every other time on the page.

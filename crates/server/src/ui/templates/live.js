@@ -1,8 +1,9 @@
 // The release page's script, without a framework; the page works without it.
 // - After a form's answer, the address becomes the release page's again, so reloading the page
 //   reads it instead of posting the form a second time.
-// - While a runbook runs, it follows the release's event stream and swaps in the page's runbook
-//   section as steps start and end, then loads the page again once the run has ended.
+// - While a runbook runs, it follows the release's event stream and swaps in the runbook section
+//   (served alone at PAGE/runbook) as steps start and end, then loads the page again once the
+//   run has ended.
 // - A hotfix's running stage counts its minutes.
 (() => {
   const runbook = document.getElementById('runbook');
@@ -15,7 +16,7 @@
     const refresh = () => {
       clearTimeout(pending);
       pending = setTimeout(async () => {
-        const response = await fetch(page, { credentials: 'same-origin' });
+        const response = await fetch(`${page}/runbook`, { credentials: 'same-origin' });
         const html = new DOMParser().parseFromString(await response.text(), 'text/html');
         const fresh = html.getElementById('runbook');
         if (fresh) runbook.innerHTML = fresh.innerHTML;
