@@ -10,13 +10,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use greenlight_core::flags::{Context, Reason, Variant};
+use greenlight_core::flags::{Context, Reason, Resolution, Variant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use std::sync::Arc;
 
-use super::{Flags, Snapshot};
+use super::{Flags, Served, Snapshot};
 use crate::BODY_LIMIT;
 
 /// An evaluation request: the context (`targetingKey`, `groups`, `email`, ...).
@@ -41,6 +41,18 @@ struct Evaluated<'a> {
 
 #[derive(Debug, Serialize)]
 struct Metadata {}
+
+impl<'a> Evaluated<'a> {
+    fn new(key: &'a str, variant: &'a Variant, reason: Reason) -> Self {
+        Evaluated {
+            key,
+            value: &variant.value,
+            reason,
+            variant: &variant.name,
+            metadata: Metadata {},
+        }
+    }
+}
 
 /// OFREP's failure shape.
 #[derive(Debug, Serialize)]
@@ -74,15 +86,8 @@ fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
 /// The OFREP single-evaluation answer for `variant` of flag `key` with `reason`, rendered once
 /// per flag change (see [`super::Served`]).
 pub(super) fn answer(key: &str, variant: &Variant, reason: Reason) -> Box<[u8]> {
-    let evaluated = Evaluated {
-        key,
-        value: &variant.value,
-        reason,
-        variant: &variant.name,
-        metadata: Metadata {},
-    };
     // A key, a JSON value and two names always serialize; the fallback is OFREP's error shape.
-    serde_json::to_vec(&evaluated)
+    serde_json::to_vec(&Evaluated::new(key, variant, reason))
         .unwrap_or_else(|_| {
             br#"{"errorCode":"GENERAL","errorDetails":"the variant could not be rendered"}"#
                 .to_vec()
@@ -163,18 +168,23 @@ fn invalid(key: &str, err: &serde_json::Error) -> Response {
     )
 }
 
-fn evaluate<'a>(snapshot: &'a Snapshot, key: &'a str, context: &Context) -> Option<Evaluated<'a>> {
+/// Evaluates flag `key` for `context` and counts the evaluation; `None` when there is no such
+/// flag.
+fn resolve<'a>(
+    snapshot: &'a Snapshot,
+    key: &str,
+    context: &Context,
+) -> Option<(&'a Served, Resolution)> {
     let served = snapshot.flags.get(key)?;
     let resolution = served.compiled.evaluate(context);
     served.counts.count(resolution.variant);
+    Some((served, resolution))
+}
+
+fn evaluate<'a>(snapshot: &'a Snapshot, key: &'a str, context: &Context) -> Option<Evaluated<'a>> {
+    let (served, resolution) = resolve(snapshot, key, context)?;
     let variant = served.compiled.variants.get(resolution.variant)?;
-    Some(Evaluated {
-        key,
-        value: &variant.value,
-        reason: resolution.reason,
-        variant: &variant.name,
-        metadata: Metadata {},
-    })
+    Some(Evaluated::new(key, variant, resolution.reason))
 }
 
 /// `POST /ofrep/v1/evaluate/flags/{key}`: one flag. The answer was rendered when the flag last
@@ -194,11 +204,8 @@ pub async fn single(
     };
     let context = request.context.unwrap_or_default();
     let snapshot = flags.current();
-    let answer = snapshot.flags.get(&key).and_then(|served| {
-        let resolution = served.compiled.evaluate(&context);
-        served.counts.count(resolution.variant);
-        served.answer(resolution)
-    });
+    let answer = resolve(&snapshot, &key, &context)
+        .and_then(|(served, resolution)| served.answer(resolution));
     match answer {
         Some(answer) => json_bytes(StatusCode::OK, answer.to_vec()),
         None => json(
