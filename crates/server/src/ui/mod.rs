@@ -182,10 +182,7 @@ fn login_form(status: StatusCode, mut context: Value) -> Response {
         Ok(token) => token,
         Err(err) => return err.into_response(),
     };
-    let cookie = format!(
-        "{LOGIN_COOKIE}={token}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={}",
-        LOGIN_FORM_MINUTES * 60
-    );
+    let cookie = set_cookie(LOGIN_COOKIE, &token, LOGIN_FORM_MINUTES * 60, false);
     context["login_csrf"] = Value::String(token);
     let mut response = page(status, "login.html", context);
     if let Ok(cookie) = header::HeaderValue::from_str(&cookie) {
@@ -214,8 +211,15 @@ async fn logout(
     {
         return ApiError::from(err).into_response();
     }
-    let expired = format!("{COOKIE}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0");
+    let expired = set_cookie(COOKIE, "", 0, false);
     ([(header::SET_COOKIE, expired)], Redirect::to("/ui/login")).into_response()
+}
+
+/// A `Set-Cookie` value for dashboard cookie `name`: scoped to `/ui`, `HttpOnly`,
+/// `SameSite=Strict`, kept `max_age` seconds (0 deletes it), and `Secure` when `secure`.
+fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
 
 /// `Thu 2026-12-10 14:00 PST` in the policy's zone.

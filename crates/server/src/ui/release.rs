@@ -568,7 +568,7 @@ async fn rollback(
         (true, true) => previous_production_version(&state, &key).await,
         _ => None,
     };
-    let typed = Some(form.confirm.trim().to_string()).filter(|c| !c.is_empty());
+    let typed = non_empty(form.confirm);
     let command = Command::StartRollback {
         reason: form.reason.trim().to_string(),
         to_version: None,

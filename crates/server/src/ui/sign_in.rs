@@ -19,7 +19,7 @@ use jiff::SignedDuration;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{COOKIE, LOGIN_COOKIE, SESSION_HOURS, cookie, login_form, page};
+use super::{COOKIE, LOGIN_COOKIE, SESSION_HOURS, cookie, login_form, page, set_cookie};
 use crate::auth::{new_token, token_hash};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -60,13 +60,7 @@ pub(super) async fn sign_in(
     }
     let has_token = !form.token.trim().is_empty();
     let has_password = !form.password.is_empty();
-    let refused = |status: StatusCode, why: &str| {
-        page(
-            status,
-            "login.html",
-            json!({ "error": why, "user_name": form.user.trim(), "login_csrf": form.login_csrf }),
-        )
-    };
+    let refused = |status, why| again(status, why, form.user.trim(), &form.login_csrf);
     match (has_password, has_token) {
         (false, true) => with_token(&state, &form.token, &form.login_csrf).await,
         (true, false) => with_password(&state, &form.user, form.password, &form.login_csrf).await,
@@ -81,22 +75,31 @@ pub(super) async fn sign_in(
     }
 }
 
+/// The sign-in form again after a refusal: why, the user name typed, and the same login token
+/// (the form was served to this browser).
+fn again(status: StatusCode, why: &str, user_name: &str, login_csrf: &str) -> Response {
+    page(
+        status,
+        "login.html",
+        json!({ "error": why, "user_name": user_name, "login_csrf": login_csrf }),
+    )
+}
+
 /// Token sign-in: the token's user, unless the token is unknown, revoked or its user disabled.
-/// A refusal shows the form again with the same `login_csrf`.
 async fn with_token(state: &AppState, token: &str, login_csrf: &str) -> Response {
     match state.store.user_by_token_hash(&token_hash(token)).await {
         Ok(Some(user)) => start_session(state, &user).await,
-        Ok(None) => page(
+        Ok(None) => again(
             StatusCode::UNAUTHORIZED,
-            "login.html",
-            json!({ "error": "That token is unknown, revoked or its user disabled.", "login_csrf": login_csrf }),
+            "That token is unknown, revoked or its user disabled.",
+            "",
+            login_csrf,
         ),
         Err(err) => ApiError::from(err).into_response(),
     }
 }
 
-/// Password sign-in for `user`: the brake first, then the hash, then the session. A refusal
-/// shows the form again with the same `login_csrf`.
+/// Password sign-in for `user`: the brake first, then the hash, then the session.
 async fn with_password(
     state: &AppState,
     user: &str,
@@ -109,13 +112,7 @@ async fn with_password(
         .chars()
         .take(NAME_CHARS)
         .collect();
-    let answer = |status: StatusCode, why: &str| {
-        page(
-            status,
-            "login.html",
-            json!({ "error": why, "user_name": name, "login_csrf": login_csrf }),
-        )
-    };
+    let answer = |status, why| again(status, why, &name, login_csrf);
     if name.is_empty() {
         return answer(
             StatusCode::BAD_REQUEST,
@@ -192,21 +189,13 @@ async fn start_session(state: &AppState, user: &User) -> Response {
     {
         return ApiError::from(err).into_response();
     }
-    let secure = if state
+    let secure = state
         .policy
         .communications
         .public_url
-        .starts_with("https://")
-    {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{COOKIE}={secret}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        SESSION_HOURS * 3600
-    );
-    let used = format!("{LOGIN_COOKIE}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0");
+        .starts_with("https://");
+    let cookie = set_cookie(COOKIE, &secret, SESSION_HOURS * 3600, secure);
+    let used = set_cookie(LOGIN_COOKIE, "", 0, false);
     (
         AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, used)]),
         Redirect::to("/ui/releases"),
