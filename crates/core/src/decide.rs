@@ -1069,6 +1069,9 @@ fn approve(release: &Release, role: Role, ctx: &Context) -> Result<Vec<Event>, R
         ));
     }
     require_status(release, &[ReleaseStatus::Staging], "approve")?;
+    if let Some(reason) = retry_not_on_staging(release) {
+        return Err(reason.into());
+    }
     if let Some(existing) = release.approvals.iter().find(|a| a.role == role) {
         return Err(Refusal::one(
             Rule::AlreadyRecorded,
@@ -1193,6 +1196,9 @@ fn go_no_go(
         ));
     }
     require_status(release, &[ReleaseStatus::Staging], "vote on Go/No-Go")?;
+    if let Some(reason) = retry_not_on_staging(release) {
+        return Err(reason.into());
+    }
     if vote == GoNoGo::Go {
         let mut reasons = gate_reasons(release, pre_production_phases(release), ctx);
         reasons.extend(approval_status(release, ctx.policy).reasons(release.release_type()));
@@ -1272,6 +1278,57 @@ fn run_in_progress(release: &Release, ctx: &Context) -> Option<Reason> {
     })
 }
 
+/// What happened to the candidate a retry replaces: the words for a refusal.
+fn failed_candidate_text(release: &Release, candidate: u32) -> String {
+    let name = if candidate == 0 {
+        release.record.version.to_string()
+    } else {
+        release_candidate(&release.record.version, candidate).to_string()
+    };
+    if release.status() == ReleaseStatus::RolledBack {
+        format!("{name} was rolled back")
+    } else {
+        format!("the production deployment of {name} failed")
+    }
+}
+
+/// Returning to staging after a rollback or a failed production deployment needs a release
+/// candidate newer than the one that failed (the spec: "schedule retry after fixes").
+fn retry_needs_new_candidate(release: &Release) -> Option<Reason> {
+    let failed = release.failed_candidate?;
+    (release.release_candidate <= failed).then(|| {
+        Reason::new(
+            Rule::RetryCandidate,
+            format!(
+                "{}; a retry needs a new release candidate",
+                failed_candidate_text(release, failed)
+            ),
+            format!(
+                "cut one with the fixes (`greenlight release rc {}`), then deploy it to staging",
+                release.record.version
+            ),
+        )
+    })
+}
+
+/// After a rollback or a failed production deployment, production waits for a new candidate's
+/// staging deployment, after which its gates, approvals and Go/No-Go are given again.
+fn retry_not_on_staging(release: &Release) -> Option<Reason> {
+    let failed = release.failed_candidate?;
+    Some(Reason::new(
+        Rule::RetryCandidate,
+        format!(
+            "{}; what was given for it (Phase 2 gates, approvals, Go/No-Go) does not carry over",
+            failed_candidate_text(release, failed)
+        ),
+        format!(
+            "cut a new release candidate (`greenlight release rc {}`), deploy it to staging and \
+             give its gates, approvals and Go/No-Go again",
+            release.record.version
+        ),
+    ))
+}
+
 fn start_staging(release: &Release, ctx: &Context) -> Result<Vec<Event>, Refusal> {
     ctx.actor.require(Action::DeployToStaging)?;
     let mut reasons = Vec::new();
@@ -1288,6 +1345,7 @@ fn start_staging(release: &Release, ctx: &Context) -> Result<Vec<Event>, Refusal
         .err(),
     );
     reasons.extend(require_frozen(release).err());
+    reasons.extend(retry_needs_new_candidate(release));
     if release.release_type() != ReleaseType::Hotfix {
         reasons.extend(gate_reasons(release, &[GatePhase::Planning], ctx));
     }
@@ -1320,6 +1378,7 @@ fn start_production(
     let mut reasons = Vec::new();
     reasons
         .extend(require_status(release, &[ReleaseStatus::Staging], "deploy to production").err());
+    reasons.extend(retry_not_on_staging(release));
     reasons.extend(gate_reasons(release, pre_production_phases(release), ctx));
     reasons.extend(approval_status(release, ctx.policy).reasons(release.release_type()));
     if ctx

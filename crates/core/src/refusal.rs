@@ -53,6 +53,10 @@ pub enum Rule {
     FlagRollout,
     /// Dashboard passwords: at least 12 characters, at most 1024 bytes.
     PasswordLength,
+    /// Post-rollback actions ("schedule retry after fixes"): after a rollback or a failed
+    /// production deployment, a retry needs a new release candidate on staging, and everything
+    /// from staging on is given again.
+    RetryCandidate,
 }
 
 impl Rule {
@@ -80,6 +84,7 @@ impl Rule {
             Rule::FlagDwell => "flag_dwell",
             Rule::FlagRollout => "flag_rollout",
             Rule::PasswordLength => "password_length",
+            Rule::RetryCandidate => "retry_candidate",
         }
     }
 }
