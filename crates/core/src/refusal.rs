@@ -57,6 +57,9 @@ pub enum Rule {
     /// production deployment, a retry needs a new release candidate on staging, and everything
     /// from staging on is given again.
     RetryCandidate,
+    /// The Go/No-Go's "check current production health (no active incidents)": an open
+    /// Severity 1 bug on the live release or an unresolved health alert refuses Go.
+    ProductionHealth,
 }
 
 impl Rule {
@@ -85,6 +88,7 @@ impl Rule {
             Rule::FlagRollout => "flag_rollout",
             Rule::PasswordLength => "password_length",
             Rule::RetryCandidate => "retry_candidate",
+            Rule::ProductionHealth => "production_health",
         }
     }
 }

@@ -3,11 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use greenlight_core::decide::{RetrospectiveItem, approval_status};
+use greenlight_core::decide::{RaisedAlert, RetrospectiveItem, approval_status};
 use greenlight_core::gates::GatePhase;
+use greenlight_core::health::AlertKind;
 use greenlight_core::policy::{Effect, Policy};
 use greenlight_core::release::{Environment, GoNoGo, ReleaseStatus, ReleaseType};
-use greenlight_core::state::Severity;
+use greenlight_core::state::{Bug, Severity};
 use greenlight_core::{
     Actor, Command, Context, Event, PlanRelease, Refusal, Release, Role, Rule, World, decide, plan,
 };
@@ -58,6 +59,7 @@ impl Harness {
                 previous_production_version: Some(v("1.2.0")),
                 other_run_in_progress: None,
                 active_release_branch: Some("release/v1.4.0".into()),
+                ..World::default()
             },
             // Tuesday 2026-11-24 10:00 PST.
             now: at("2026-11-24T18:00:00Z"),
@@ -1426,4 +1428,95 @@ fn a_hotfix_retry_gives_its_reduced_gates_again() {
     let refusal = h.refused(&oncall(), deploy(Environment::Production));
     assert!(rules(&refusal).contains(&Rule::QualityGate));
     assert_eq!(Release::replay(&h.events).as_ref(), h.release.as_ref());
+}
+
+fn vote(h: &mut Harness, actor: &Actor, role: Role, vote: GoNoGo) -> Result<Vec<Event>, Refusal> {
+    h.try_run(
+        actor,
+        Command::GoNoGo {
+            role,
+            vote,
+            notes: None,
+        },
+    )
+}
+
+#[test]
+fn go_no_go_participants_follow_the_required_roles_of_the_approval_matrix() {
+    let mut h = Harness::new();
+    h.walk_to_staging_validated(ReleaseType::Patch);
+    h.run(
+        &lead(),
+        Command::Approve {
+            role: Role::EngineeringLead,
+        },
+    );
+    h.run(&qa(), Command::Approve { role: Role::QaLead });
+    vote(&mut h, &lead(), Role::EngineeringLead, GoNoGo::Go).unwrap();
+    vote(&mut h, &qa(), Role::QaLead, GoNoGo::Go).unwrap();
+    // The product owner is optional for a patch: "go" needs only the required roles.
+    assert_eq!(h.release().checklist.go_no_go_decision, GoNoGo::Go);
+    // An optional participant may vote, and their "no-go" counts.
+    vote(&mut h, &po(), Role::ProductOwner, GoNoGo::NoGo).unwrap();
+    assert_eq!(h.release().checklist.go_no_go_decision, GoNoGo::NoGo);
+    // Roles outside the matrix do not vote.
+    let sysadmin = Actor::user("sam", [Role::SystemAdmin]);
+    let refusal = vote(&mut h, &sysadmin, Role::SystemAdmin, GoNoGo::Go).unwrap_err();
+    assert_eq!(rules(&refusal), [Rule::Permission]);
+    assert!(
+        refusal.reasons[0]
+            .satisfy
+            .contains("engineering_lead, qa_lead, product_owner")
+    );
+}
+
+#[test]
+fn go_no_go_go_checks_production_health_no_active_incidents() {
+    let mut h = Harness::new();
+    h.walk_to_staging_validated(ReleaseType::Standard);
+    h.approve_all();
+    h.world.production_sev1_bugs = vec![Bug {
+        bug_id: "MLC-9".into(),
+        severity: Severity::SEV1,
+        title: "scores not saved".into(),
+        workaround: None,
+        open: true,
+    }];
+    let refusal = h.refused(
+        &lead(),
+        Command::GoNoGo {
+            role: Role::EngineeringLead,
+            vote: GoNoGo::Go,
+            notes: None,
+        },
+    );
+    assert_eq!(rules(&refusal), [Rule::ProductionHealth]);
+    assert!(refusal.reasons[0].message.contains("MLC-9"), "{refusal}");
+    assert!(refusal.reasons[0].message.contains("1.3.0"), "{refusal}");
+    // A "no-go" is always possible.
+    vote(&mut h, &qa(), Role::QaLead, GoNoGo::NoGo).unwrap();
+    h.world.production_sev1_bugs.clear();
+    let raised_at = at("2026-12-10T20:30:00Z");
+    h.world.production_health_alerts = vec![RaisedAlert {
+        alert: AlertKind::RollbackRequiresDiscussion,
+        detail: "error rate 7% > 5%".into(),
+        raised_at,
+    }];
+    let refusal = h.at("2026-12-10T21:00:00Z").refused(
+        &lead(),
+        Command::GoNoGo {
+            role: Role::EngineeringLead,
+            vote: GoNoGo::Go,
+            notes: None,
+        },
+    );
+    assert_eq!(rules(&refusal), [Rule::ProductionHealth]);
+    assert!(
+        refusal.reasons[0]
+            .message
+            .contains("rollback_requires_discussion")
+    );
+    // 45 minutes (the policy's default) without the alert raised again: resolved.
+    h.at("2026-12-10T21:16:00Z").vote_go();
+    assert_eq!(h.release().checklist.go_no_go_decision, GoNoGo::Go);
 }
