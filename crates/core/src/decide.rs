@@ -1678,9 +1678,11 @@ fn window_rule(
             vec![Reason::new(
                 Rule::DeploymentWindow,
                 format!(
-                    "{} is blocked: {}",
+                    "{} is blocked: {} (a {} deployment is expected to end at {})",
                     local_text(ctx.now, ctx),
-                    findings.join("; ")
+                    findings.join("; "),
+                    release.release_type(),
+                    verdict.ends_at.strftime("%H:%M %Z")
                 ),
                 format!(
                     "{next}, or an engineering lead overrides with --override \"justification\""

@@ -1635,3 +1635,25 @@ fn version_order_refuses_deploying_before_a_lower_version_still_planned() {
     h.world.production_version = Some(v("1.3.0"));
     h.run(&lead(), deploy(Environment::Production));
 }
+
+#[test]
+fn deployment_windows_the_whole_deployment_must_fit_the_window() {
+    let mut h = Harness::new();
+    h.walk_to_staging_validated(ReleaseType::Standard);
+    h.approve_all();
+    h.vote_go();
+    // Thursday 2026-12-10 15:59 PST: the start is in the window, the expected end is not.
+    let refusal = h
+        .at("2026-12-10T23:59:00Z")
+        .refused(&lead(), deploy(Environment::Production));
+    assert_eq!(rules(&refusal), [Rule::DeploymentWindow]);
+    let message = &refusal.reasons[0].message;
+    assert!(message.contains("end at 16:44 PST"), "{message}");
+    assert!(
+        refusal.reasons[0].satisfy.contains("2026-12-17 14:00"),
+        "{refusal}"
+    );
+    // 15:15 PST still ends at 16:00.
+    h.at("2026-12-10T23:15:00Z")
+        .run(&lead(), deploy(Environment::Production));
+}
