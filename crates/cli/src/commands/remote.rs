@@ -282,19 +282,20 @@ fn show(env: &Env, v: &Value) {
     for a in approvals["approvals"].as_array().into_iter().flatten() {
         println!(
             "  {} as {} at {}",
-            text(&a["user_id"]),
+            text(&a["approved_by"]),
             text(&a["role"]),
-            local(env, &a["at"])
+            local(env, &a["approved_at"])
         );
     }
     let go = &v["go_no_go"];
     println!("Go/No-Go: {}", text(&go["decision"]));
     for vote in go["votes"].as_array().into_iter().flatten() {
         println!(
-            "  {} ({}) voted {}",
-            text(&vote["user_id"]),
+            "  {} ({}) voted {} at {}",
+            text(&vote["voted_by"]),
             text(&vote["role"]),
-            text(&vote["vote"])
+            text(&vote["vote"]),
+            local(env, &vote["at"])
         );
     }
     for bug in v["bugs"].as_array().into_iter().flatten() {
