@@ -341,6 +341,15 @@ fn show(env: &Env, v: &Value) {
             "Retrospective: {} ({held})",
             local(env, &post["retrospective_at"])
         );
+        for topic in post["agenda"].as_array().into_iter().flatten() {
+            println!("  agenda: {}", text(topic));
+        }
+        for output in post["expected_outputs"].as_array().into_iter().flatten() {
+            println!("  output: {}", text(output));
+        }
+        for output in post["outputs"].as_array().into_iter().flatten() {
+            println!("  produced: {}", text(output));
+        }
         for review in post["reviews"].as_array().into_iter().flatten() {
             let findings: Vec<String> = review["findings"]
                 .as_array()
