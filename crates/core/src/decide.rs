@@ -368,6 +368,12 @@ pub struct PlanRelease {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     #[serde(default)]
     pub from_version: Option<Version>,
+    /// A hotfix's trigger, one of the policy's `[[hotfix.triggers]]` (`score_recording_failure`).
+    #[serde(default)]
+    pub trigger: Option<String>,
+    /// A hotfix's severity (1-4); may be left out when its trigger has only one.
+    #[serde(default)]
+    pub severity: Option<Severity>,
 }
 
 /// Plans a release: proposes version and dates from the policy and checks every planning rule.
@@ -391,6 +397,23 @@ pub fn plan(cmd: &PlanRelease, ctx: &Context) -> Result<Vec<Event>, Refusal> {
             "give a short description, e.g. --title \"critical score fix\"",
         ));
     }
+    let urgency = if hotfix {
+        let trigger = cmd.trigger.as_deref();
+        Some(crate::hotfix::urgency(
+            trigger,
+            cmd.severity,
+            &ctx.policy.hotfix,
+            ctx.now,
+        )?)
+    } else if cmd.trigger.is_some() || cmd.severity.is_some() {
+        return Err(Refusal::one(
+            Rule::Input,
+            "only a hotfix has a trigger and a severity",
+            "leave out --trigger and --severity, or start a hotfix",
+        ));
+    } else {
+        None
+    };
     let (planned_date, code_freeze_date) = plan_dates(cmd, ctx)?;
     let version = plan_version(cmd, planned_date, ctx)?;
     let branch = if hotfix {
@@ -407,6 +430,7 @@ pub fn plan(cmd: &PlanRelease, ctx: &Context) -> Result<Vec<Event>, Refusal> {
         code_freeze_date,
         title: title.map(str::to_string),
         branch,
+        hotfix: urgency,
         created_by: ctx.actor.id.clone(),
         timestamp: ctx.now,
     }])
@@ -1762,21 +1786,13 @@ fn complete_deployment(release: &Release, ctx: &Context) -> Result<Vec<Event>, R
             ));
             if release.release_type() == ReleaseType::Hotfix {
                 events.push(Some(backport_item(release, ctx)));
+                events.push(hotfix_follow_ups(release, ctx));
             }
             events.push(Some(post_release_scheduled(release, ctx)));
             Ok(events.into_iter().flatten().collect())
         }
     }
 }
-
-/// The spec's retrospective agenda.
-const RETROSPECTIVE_AGENDA: [&str; 5] = [
-    "What went well?",
-    "What could be improved?",
-    "Were there any surprises or issues?",
-    "Action items for next release",
-    "Update the release process documentation if needed",
-];
 
 /// Phase 4 from the moment production deployment completed: active monitoring, the extended
 /// review, and the retrospective on the policy's weekday after the deployment (past holidays).
@@ -1796,7 +1812,10 @@ fn post_release_scheduled(release: &Release, ctx: &Context) -> Event {
         active_monitoring_until: plus_hours(ctx.now, policy.post_release.active_monitoring_hours),
         extended_review_until: plus_hours(ctx.now, policy.post_release.extended_monitoring_hours),
         retrospective_at,
-        agenda: RETROSPECTIVE_AGENDA.map(String::from).to_vec(),
+        agenda: crate::state::RETROSPECTIVE_AGENDA
+            .map(String::from)
+            .to_vec(),
+        expected_outputs: crate::state::retrospective_outputs(),
         timestamp: ctx.now,
     }
 }
@@ -2048,6 +2067,7 @@ fn start_rollback(
 ) -> Result<Vec<Event>, Refusal> {
     ctx.actor.require(Action::InitiateRollback)?;
     require_status(release, &[ReleaseStatus::Deployed], "roll back")?;
+    require_live(release, ctx)?;
     require_text(reason, "a rollback reason", "high_error_rate")?;
     if let Some(reason) = run_in_progress(release, ctx) {
         return Err(reason.into());
@@ -2073,6 +2093,22 @@ fn start_rollback(
     }
     events.push(rollback_action_items(release, ctx));
     Ok(events)
+}
+
+/// Only the release live in production is rolled back: a release that a later one replaced stays
+/// `deployed` in its record, but rolling it back would take production from the later version.
+fn require_live(release: &Release, ctx: &Context) -> Result<(), Refusal> {
+    match &ctx.world.production_version {
+        Some(live) if *live != release.record.version => Err(Refusal::one(
+            Rule::RollbackTarget,
+            format!(
+                "{} is no longer live in production: {live} is",
+                release.record.version
+            ),
+            format!("roll back the release of {live}"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The version a rollback returns to: the one named, or the one live before this release.
@@ -2115,6 +2151,18 @@ fn require_confirmation(target: &Version, confirm: Option<&str>) -> Result<(), R
         ),
         format!("confirm by naming the version you return to: --confirm {target}"),
     ))
+}
+
+/// The spec's incident documentation after a hotfix (incident report, runbook update,
+/// post-mortem), as action items due some hours after its production deployment; none when the
+/// policy lists none.
+fn hotfix_follow_ups(release: &Release, ctx: &Context) -> Option<Event> {
+    let rules = &ctx.policy.hotfix.follow_ups;
+    (!rules.is_empty()).then(|| Event::ActionItemsCreated {
+        release_id: release.record.release_id,
+        items: crate::hotfix::follow_ups(&ctx.policy.hotfix, ctx.now),
+        timestamp: ctx.now,
+    })
 }
 
 /// The spec's post-rollback action items, each due some hours from now.

@@ -217,6 +217,50 @@ pub struct Release {
     /// on (Phase 2 gates, approvals, Go/No-Go, stakeholder review) is given again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_candidate: Option<u32>,
+    /// A hotfix's trigger, severity and deadline (none for other types, or a hotfix started
+    /// before they were recorded).
+    #[serde(default)]
+    pub hotfix: Option<HotfixUrgency>,
+}
+
+/// Why a hotfix was started and how urgent it is: the spec's trigger (`score_recording_failure`),
+/// its severity and the time the fix must be in production by, computed from the policy when
+/// the hotfix started and recorded then (so a later policy change does not move it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HotfixUrgency {
+    /// The trigger's name in the policy (`score_recording_failure`).
+    pub trigger: String,
+    /// The trigger's words (`Score recording failures`).
+    pub title: String,
+    /// Severity, 1 (most severe) to 4.
+    pub severity: Severity,
+    /// In production by then ("immediate": the expedited timeline's maximum; security within
+    /// 24 hours; critical accessibility within 48 hours).
+    pub deadline: Timestamp,
+}
+
+/// The spec's Release Retrospective agenda, word for word: what the meeting goes through.
+pub const RETROSPECTIVE_AGENDA: [&str; 5] = [
+    "What went well?",
+    "What could be improved?",
+    "Were quality gates effective?",
+    "Any surprises or unexpected issues?",
+    "Action items for next release",
+];
+
+/// The spec's Release Retrospective outputs, word for word: what the meeting produces (kept
+/// apart from the agenda, which is what it discusses).
+pub const RETROSPECTIVE_OUTPUTS: [&str; 3] = [
+    "Updated release checklist (if process improvements identified)",
+    "Risk items for future releases",
+    "Documentation updates",
+];
+
+/// The spec's retrospective outputs as owned strings: the default of a schedule recorded before
+/// the outputs were part of it, so such a release still says what its retrospective produces.
+pub fn retrospective_outputs() -> Vec<String> {
+    RETROSPECTIVE_OUTPUTS.map(String::from).to_vec()
 }
 
 /// Phase 4: monitoring windows and the retrospective.
@@ -229,12 +273,15 @@ pub struct PostRelease {
     pub extended_review_until: Timestamp,
     /// The retrospective starts.
     pub retrospective_at: Timestamp,
-    /// Its agenda.
+    /// Its agenda (the spec's, `RETROSPECTIVE_AGENDA`).
     pub agenda: Vec<String>,
+    /// What it is to produce (the spec's outputs, `RETROSPECTIVE_OUTPUTS`).
+    #[serde(default = "retrospective_outputs")]
+    pub expected_outputs: Vec<String>,
     /// Its notes, once held.
     #[serde(default)]
     pub notes: Option<String>,
-    /// The process changes it led to.
+    /// The outputs it produced (checklist changes, risk items, documentation updates).
     #[serde(default)]
     pub outputs: Vec<String>,
     /// Who recorded it.
@@ -271,6 +318,7 @@ impl Release {
             code_freeze_date,
             title,
             branch,
+            hotfix,
             created_by,
             timestamp,
         } = event
@@ -322,6 +370,7 @@ impl Release {
             staging_deployed_at: None,
             post_release: None,
             failed_candidate: None,
+            hotfix: hotfix.clone(),
         })
     }
 
@@ -531,6 +580,7 @@ impl Release {
                 extended_review_until,
                 retrospective_at,
                 agenda,
+                expected_outputs,
                 ..
             } => {
                 self.checklist.release_retrospective_scheduled = true;
@@ -539,6 +589,7 @@ impl Release {
                     extended_review_until: *extended_review_until,
                     retrospective_at: *retrospective_at,
                     agenda: agenda.clone(),
+                    expected_outputs: expected_outputs.clone(),
                     notes: None,
                     outputs: Vec::new(),
                     recorded_by: None,

@@ -24,7 +24,7 @@ pub fn text(value: &Value) -> String {
 }
 
 /// `Thu 2026-12-10 14:00 PST` for an RFC 3339 value, in the policy's zone.
-fn local(env: &Env, value: &Value) -> String {
+pub fn local(env: &Env, value: &Value) -> String {
     value
         .as_str()
         .and_then(|s| s.parse::<Timestamp>().ok())
@@ -183,6 +183,8 @@ fn plan(env: &Env, api: &Api, args: PlanArgs) -> anyhow::Result<ExitCode> {
         "version": args.version,
         "planned_date": planned_date,
         "title": args.title,
+        "trigger": args.trigger,
+        "severity": args.severity,
     });
     let view: Value = api.post("/releases", &body, None)?;
     if env.json {
@@ -282,19 +284,20 @@ fn show(env: &Env, v: &Value) {
     for a in approvals["approvals"].as_array().into_iter().flatten() {
         println!(
             "  {} as {} at {}",
-            text(&a["user_id"]),
+            text(&a["approved_by"]),
             text(&a["role"]),
-            local(env, &a["at"])
+            local(env, &a["approved_at"])
         );
     }
     let go = &v["go_no_go"];
     println!("Go/No-Go: {}", text(&go["decision"]));
     for vote in go["votes"].as_array().into_iter().flatten() {
         println!(
-            "  {} ({}) voted {}",
-            text(&vote["user_id"]),
+            "  {} ({}) voted {} at {}",
+            text(&vote["voted_by"]),
             text(&vote["role"]),
-            text(&vote["vote"])
+            text(&vote["vote"]),
+            local(env, &vote["at"])
         );
     }
     for bug in v["bugs"].as_array().into_iter().flatten() {
@@ -340,6 +343,15 @@ fn show(env: &Env, v: &Value) {
             "Retrospective: {} ({held})",
             local(env, &post["retrospective_at"])
         );
+        for topic in post["agenda"].as_array().into_iter().flatten() {
+            println!("  agenda: {}", text(topic));
+        }
+        for output in post["expected_outputs"].as_array().into_iter().flatten() {
+            println!("  output: {}", text(output));
+        }
+        for output in post["outputs"].as_array().into_iter().flatten() {
+            println!("  produced: {}", text(output));
+        }
         for review in post["reviews"].as_array().into_iter().flatten() {
             let findings: Vec<String> = review["findings"]
                 .as_array()
@@ -356,7 +368,7 @@ fn show(env: &Env, v: &Value) {
         }
     }
     if !v["hotfix_timeline"].is_null() {
-        super::hotfix::print_timeline(&v["hotfix_timeline"]);
+        super::hotfix::print_timeline(env, &v["hotfix_timeline"]);
     }
 }
 

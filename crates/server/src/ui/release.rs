@@ -272,7 +272,18 @@ fn hotfix(state: &AppState, view: &ReleaseView) -> Value {
             })
         })
         .collect();
+    let urgency = timeline.urgency.as_ref().map(|u| {
+        json!({
+            "severity": u8::from(u.severity),
+            "trigger": u.title,
+            "deadline": local(state, u.deadline),
+            "minutes": timeline.minutes_to_deadline.map(i64::unsigned_abs),
+            "past": timeline.past_deadline,
+            "met": timeline.deadline_met,
+        })
+    });
     json!({
+        "urgency": urgency,
         "elapsed": timeline.elapsed_minutes,
         "min": timeline.target_minutes_min,
         "max": timeline.target_minutes_max,
@@ -312,7 +323,12 @@ async fn health(state: &AppState, release: &greenlight_core::Release) -> Value {
         .flat_map(|a| &a.verdicts)
         .map(|v| json!({ "metric": v.trigger.metric.to_string(), "state": v.state, "detail": v.detail }))
         .collect();
-    json!({ "charts": charts, "verdicts": verdicts, "source": view.source })
+    json!({
+        "charts": charts,
+        "verdicts": verdicts,
+        "classification": view.classification,
+        "source": view.source,
+    })
 }
 
 /// The checklist's yes/no items as `(item, done)`, in the spec's order.
