@@ -18,6 +18,7 @@ pub mod hotfix;
 pub mod ics;
 pub mod password;
 pub mod policy;
+pub mod process;
 pub mod refusal;
 pub mod release;
 pub mod report;
