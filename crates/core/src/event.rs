@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::gates::GatePhase;
+use crate::release::{ActionItem, Severity};
 use crate::release::{GoNoGo, ManualChecklistItem, ReleaseType};
 use crate::roles::Role;
-use crate::state::{ActionItem, Severity};
 
 /// Everything that can happen to a release.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,7 +41,7 @@ pub enum Event {
         branch: String,
         /// A hotfix's trigger, severity and deadline.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        hotfix: Option<crate::state::HotfixUrgency>,
+        hotfix: Option<crate::release::HotfixUrgency>,
         /// Who planned it.
         created_by: String,
         /// When.
@@ -464,7 +464,7 @@ pub enum Event {
         agenda: Vec<String>,
         /// What it is to produce (absent from events recorded before it was part of the
         /// schedule: then the spec's outputs).
-        #[serde(default = "crate::state::retrospective_outputs")]
+        #[serde(default = "crate::release::retrospective_outputs")]
         expected_outputs: Vec<String>,
         /// When.
         timestamp: Timestamp,

@@ -2,8 +2,6 @@
 //! (gate results, approvals, votes, bugs, runs in progress, action items), and `apply`, which folds
 //! an event into it. `apply` never refuses and never reads the policy: deciding is done before.
 
-use std::fmt;
-
 use jiff::{SignedDuration, Timestamp};
 use semver::Version;
 use serde::{Deserialize, Serialize};
@@ -17,47 +15,10 @@ use crate::release::{
 use crate::roles::Role;
 use crate::version::release_candidate;
 
-/// Bug severity, 1 (most severe) to 4.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(try_from = "u8", into = "u8")]
-pub struct Severity(u8);
-
-impl Severity {
-    /// Severity 1: data loss, score recording, auth bypass, payments.
-    pub const SEV1: Severity = Severity(1);
-    /// Severity 2: major feature broken, 2x slower, WCAG A violations.
-    pub const SEV2: Severity = Severity(2);
-
-    /// The number, 1-4.
-    pub fn level(self) -> u8 {
-        self.0
-    }
-}
-
-impl TryFrom<u8> for Severity {
-    type Error = String;
-
-    fn try_from(value: u8) -> Result<Self, Self::Error> {
-        if (1..=4).contains(&value) {
-            Ok(Severity(value))
-        } else {
-            Err(format!("severity {value} is not between 1 and 4"))
-        }
-    }
-}
-
-impl From<Severity> for u8 {
-    fn from(s: Severity) -> u8 {
-        s.0
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Severity {}", self.0)
-    }
-}
+pub use crate::release::{
+    ActionItem, HotfixUrgency, RETROSPECTIVE_AGENDA, RETROSPECTIVE_OUTPUTS, Severity,
+    retrospective_outputs,
+};
 
 /// A bug reported against the release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,34 +106,6 @@ pub struct RollbackRun {
     pub database: bool,
 }
 
-/// A follow-up with a deadline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ActionItem {
-    /// snake_case kind (`root_cause`).
-    pub kind: String,
-    /// What to do.
-    pub title: String,
-    /// When it is due.
-    pub due_at: Timestamp,
-    /// When it was done.
-    #[serde(default)]
-    pub done_at: Option<Timestamp>,
-    /// Who did it.
-    #[serde(default)]
-    pub done_by: Option<String>,
-    /// Who is to do it (a retrospective's items name their owner).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-}
-
-impl ActionItem {
-    /// Not done and past its deadline.
-    pub fn overdue(&self, now: Timestamp) -> bool {
-        self.done_at.is_none() && now > self.due_at
-    }
-}
-
 /// The release aggregate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Release {
@@ -221,46 +154,6 @@ pub struct Release {
     /// before they were recorded).
     #[serde(default)]
     pub hotfix: Option<HotfixUrgency>,
-}
-
-/// Why a hotfix was started and how urgent it is: the spec's trigger (`score_recording_failure`),
-/// its severity and the time the fix must be in production by, computed from the policy when
-/// the hotfix started and recorded then (so a later policy change does not move it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct HotfixUrgency {
-    /// The trigger's name in the policy (`score_recording_failure`).
-    pub trigger: String,
-    /// The trigger's words (`Score recording failures`).
-    pub title: String,
-    /// Severity, 1 (most severe) to 4.
-    pub severity: Severity,
-    /// In production by then ("immediate": the expedited timeline's maximum; security within
-    /// 24 hours; critical accessibility within 48 hours).
-    pub deadline: Timestamp,
-}
-
-/// The spec's Release Retrospective agenda, word for word: what the meeting goes through.
-pub const RETROSPECTIVE_AGENDA: [&str; 5] = [
-    "What went well?",
-    "What could be improved?",
-    "Were quality gates effective?",
-    "Any surprises or unexpected issues?",
-    "Action items for next release",
-];
-
-/// The spec's Release Retrospective outputs, word for word: what the meeting produces (kept
-/// apart from the agenda, which is what it discusses).
-pub const RETROSPECTIVE_OUTPUTS: [&str; 3] = [
-    "Updated release checklist (if process improvements identified)",
-    "Risk items for future releases",
-    "Documentation updates",
-];
-
-/// The spec's retrospective outputs as owned strings: the default of a schedule recorded before
-/// the outputs were part of it, so such a release still says what its retrospective produces.
-pub fn retrospective_outputs() -> Vec<String> {
-    RETROSPECTIVE_OUTPUTS.map(String::from).to_vec()
 }
 
 /// Phase 4: monitoring windows and the retrospective.
