@@ -17,8 +17,8 @@ use serde_json::Value;
 use uuid::Uuid;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use crate::policy::FeatureFlagPolicy;
 use crate::refusal::{Refusal, Rule};
+use crate::release::is_snake_case;
 use crate::roles::{Action, Actor};
 
 /// Buckets per flag: percentages have two decimals of resolution.
@@ -940,6 +940,87 @@ fn scalar_text(value: &Value) -> Option<std::borrow::Cow<'_, str>> {
             "false"
         })),
         _ => None,
+    }
+}
+
+/// Gradual rollout of feature flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeatureFlagPolicy {
+    /// Rollout percentages, increasing, ending at 100.
+    pub stages: Vec<u8>,
+    /// Minimum minutes at each stage.
+    pub min_stage_minutes: u32,
+    /// Segments enabled first, in order, before the percentage rollout to everyone.
+    pub segment_order: Vec<String>,
+    /// Segments by name: rules on evaluation-context attributes.
+    pub segments: BTreeMap<String, Segment>,
+    /// Flag kinds whose rollout plan need not rise through `stages`: an operational kill switch
+    /// is on for everyone from the start and exists to be turned off. Every other flag is a
+    /// `release` flag.
+    pub exempt_kinds: Vec<String>,
+}
+
+impl Default for FeatureFlagPolicy {
+    fn default() -> Self {
+        let group = |description: &str, group: &str| Segment {
+            description: description.into(),
+            rules: vec![Condition {
+                attribute: "groups".into(),
+                operator: Operator::In,
+                values: vec![group.into()],
+            }],
+        };
+        FeatureFlagPolicy {
+            stages: vec![10, 25, 50, 100],
+            min_stage_minutes: 15,
+            segment_order: vec!["internal_users".into(), "beta_testers".into()],
+            exempt_kinds: vec!["operational".into()],
+            segments: BTreeMap::from([
+                (
+                    "internal_users".into(),
+                    group("MLC staff (context groups has \"internal\")", "internal"),
+                ),
+                (
+                    "beta_testers".into(),
+                    group("Opted-in beta testers (groups has \"beta\")", "beta"),
+                ),
+            ]),
+        }
+    }
+}
+
+impl FeatureFlagPolicy {
+    /// Problems with the segments, as (TOML path, message).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (i, name) in self.segment_order.iter().enumerate() {
+            if !self.segments.contains_key(name) {
+                out.push((
+                    format!("feature_flags.segment_order[{i}]"),
+                    format!("segment {name:?} is not defined under [feature_flags.segments]"),
+                ));
+            }
+        }
+        for (i, kind) in self.exempt_kinds.iter().enumerate() {
+            if !is_snake_case(kind) || kind == RELEASE_KIND {
+                out.push((
+                    format!("feature_flags.exempt_kinds[{i}]"),
+                    format!("{kind:?} must be a snake_case kind other than \"release\""),
+                ));
+            }
+        }
+        for (name, segment) in &self.segments {
+            for (i, rule) in segment.rules.iter().enumerate() {
+                if let Some(problem) = rule.problem() {
+                    out.push((
+                        format!("feature_flags.segments.{name}.rules[{i}].values"),
+                        problem,
+                    ));
+                }
+            }
+        }
+        out
     }
 }
 

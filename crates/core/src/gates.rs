@@ -6,7 +6,6 @@ use std::str::FromStr;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::policy::Policy;
 use crate::release::{ReleaseStatus, ReleaseType, UnknownName};
 
 /// A phase of quality gates.
@@ -153,13 +152,13 @@ impl PhaseStatus {
 }
 
 /// Where `phase` stands given the latest results.
-pub fn phase_status(policy: &Policy, phase: GatePhase, results: &[GateResult]) -> PhaseStatus {
+pub fn phase_status(gates: &GatePolicy, phase: GatePhase, results: &[GateResult]) -> PhaseStatus {
     let mut status = PhaseStatus {
         phase,
         missing: Vec::new(),
         failed: Vec::new(),
     };
-    for spec in policy.gates.of(phase) {
+    for spec in gates.of(phase) {
         let latest = results
             .iter()
             .rev()
@@ -171,4 +170,117 @@ pub fn phase_status(policy: &Policy, phase: GatePhase, results: &[GateResult]) -
         }
     }
     status
+}
+
+/// One quality gate: a name and what it checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSpec {
+    /// snake_case name, as in the telemetry's `gate_name`.
+    pub name: String,
+    /// The spec's wording.
+    pub description: String,
+}
+
+fn gate(name: &str, description: &str) -> GateSpec {
+    GateSpec {
+        name: name.into(),
+        description: description.into(),
+    }
+}
+
+/// Quality gates per phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatePolicy {
+    /// Phase 1, required before the staging deployment.
+    pub planning: Vec<GateSpec>,
+    /// Phase 2, required before the production deployment.
+    pub staging_validation: Vec<GateSpec>,
+    /// Phase 3, decided after the production deployment.
+    pub production_validation: Vec<GateSpec>,
+    /// The hotfix's reduced set, required before its production deployment.
+    pub hotfix: Vec<GateSpec>,
+}
+
+impl Default for GatePolicy {
+    fn default() -> Self {
+        GatePolicy {
+            planning: vec![
+                gate(
+                    "features_merged_and_reviewed",
+                    "All features merged and code reviewed",
+                ),
+                gate("unit_tests", "All unit tests passing (100%)"),
+                gate("integration_tests", "All integration tests passing"),
+                gate("code_coverage", "Code coverage meets minimums"),
+                gate(
+                    "no_open_sev1_sev2_bugs",
+                    "No open Severity 1 or Severity 2 bugs",
+                ),
+                gate(
+                    "security_scan",
+                    "Security scan completed (no critical vulnerabilities)",
+                ),
+                gate(
+                    "dependency_vulnerabilities",
+                    "Dependency vulnerabilities addressed",
+                ),
+            ],
+            staging_validation: vec![
+                gate("staging_deployment", "Staging deployment successful"),
+                gate("smoke_tests", "All automated smoke tests passing"),
+                gate("manual_qa_validation", "Manual QA validation complete"),
+                gate("performance_benchmarks", "Performance benchmarks met"),
+                gate("browser_compatibility", "Browser compatibility validated"),
+                gate(
+                    "accessibility_compliance",
+                    "Accessibility compliance verified",
+                ),
+                gate(
+                    "database_migration",
+                    "Database migration tested successfully",
+                ),
+                gate(
+                    "rollback_procedure",
+                    "Rollback procedure validated on staging",
+                ),
+            ],
+            production_validation: vec![
+                gate("production_deployment", "Production deployment successful"),
+                gate("smoke_tests", "All smoke tests passing"),
+                gate("error_rate", "Error rates within normal range (< 0.5%)"),
+                gate(
+                    "response_times",
+                    "Response times within SLA (p95 < 500ms for API, < 2s for pages)",
+                ),
+                gate("no_critical_errors", "No critical errors in logs"),
+                gate("database_performance", "Database performance stable"),
+                gate("external_integrations", "External integrations functioning"),
+            ],
+            hotfix: vec![
+                gate("fix_verified_locally", "Fix verified on local environment"),
+                gate("unit_tests", "Unit tests passing"),
+                gate(
+                    "integration_tests",
+                    "Integration tests passing for affected module",
+                ),
+                gate("staging_validation", "Manual validation on staging"),
+                gate("code_review", "Code review complete (1 reviewer minimum)"),
+                gate("rollback_plan", "Rollback plan identified"),
+            ],
+        }
+    }
+}
+
+impl GatePolicy {
+    /// The gates of one phase.
+    pub fn of(&self, phase: GatePhase) -> &[GateSpec] {
+        match phase {
+            GatePhase::Planning => &self.planning,
+            GatePhase::StagingValidation => &self.staging_validation,
+            GatePhase::ProductionValidation => &self.production_validation,
+            GatePhase::Hotfix => &self.hotfix,
+        }
+    }
 }

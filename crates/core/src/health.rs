@@ -12,8 +12,6 @@ use std::fmt;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{AutomaticRollback, Policy};
-
 /// A health metric of the spec's Release Health Metrics.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -608,8 +606,7 @@ pub struct Validation {
 }
 
 /// Decides the metric-backed production validation gates over the validation window.
-pub fn validate(policy: &Policy, observations: &Observations) -> Vec<Validation> {
-    let p = &policy.performance;
+pub fn validate(p: &PerformanceThresholds, observations: &Observations) -> Vec<Validation> {
     [
         ("error_rate", Metric::ErrorRate, p.max_error_rate_percent),
         ("response_times", Metric::P95Ms, p.api_p95_ms),
@@ -640,6 +637,86 @@ pub fn validate(policy: &Policy, observations: &Observations) -> Vec<Validation>
         }
     })
     .collect()
+}
+
+/// Performance thresholds that must be met before deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PerformanceThresholds {
+    /// API p95 below this, ms.
+    pub api_p95_ms: f64,
+    /// API p99 below this, ms.
+    pub api_p99_ms: f64,
+    /// Page First Contentful Paint p95 below this, ms.
+    pub page_fcp_p95_ms: f64,
+    /// Page Largest Contentful Paint below this, ms.
+    pub page_lcp_ms: f64,
+    /// No database query slower than this, ms.
+    pub max_query_ms: f64,
+    /// Error rate of every endpoint below this, percent.
+    pub max_error_rate_percent: f64,
+}
+
+impl Default for PerformanceThresholds {
+    fn default() -> Self {
+        PerformanceThresholds {
+            api_p95_ms: 500.0,
+            api_p99_ms: 1000.0,
+            page_fcp_p95_ms: 2000.0,
+            page_lcp_ms: 3000.0,
+            max_query_ms: 500.0,
+            max_error_rate_percent: 0.5,
+        }
+    }
+}
+
+/// The automatic rollback triggers of the spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AutomaticRollback {
+    /// Roll back by itself when a trigger holds; off by default ("start with manual rollback").
+    pub enabled: bool,
+    /// How often the health monitor evaluates, seconds.
+    pub evaluation_interval_seconds: u32,
+    /// Error rate above this, percent...
+    pub error_rate_percent: f64,
+    /// ...sustained over this many seconds.
+    pub error_rate_window_seconds: u32,
+    /// p95 response time above this, ms...
+    pub p95_ms: f64,
+    /// ...sustained over this many seconds.
+    pub p95_window_seconds: u32,
+    /// Database connection pool exhaustion triggers.
+    pub pool_exhaustion: bool,
+    /// The critical endpoints.
+    pub critical_endpoints: Vec<String>,
+    /// Failure rate of a critical endpoint above this, percent.
+    pub critical_endpoint_failure_percent: f64,
+    /// Score-recording success below this, percent.
+    pub score_recording_success_min_percent: f64,
+    /// Window over which critical-endpoint and score-recording rates are measured, seconds.
+    pub critical_window_seconds: u32,
+    /// Data older than this many seconds is stale: inconclusive, never a trigger.
+    pub stale_after_seconds: u32,
+}
+
+impl Default for AutomaticRollback {
+    fn default() -> Self {
+        AutomaticRollback {
+            enabled: false,
+            evaluation_interval_seconds: 10,
+            error_rate_percent: 10.0,
+            error_rate_window_seconds: 300,
+            p95_ms: 5000.0,
+            p95_window_seconds: 300,
+            pool_exhaustion: true,
+            critical_endpoints: vec!["login".into(), "score_recording".into()],
+            critical_endpoint_failure_percent: 1.0,
+            score_recording_success_min_percent: 99.5,
+            critical_window_seconds: 300,
+            stale_after_seconds: 120,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -764,11 +841,11 @@ mod tests {
         let mut obs = Observations::new();
         obs.insert(Metric::ErrorRate, series(&[(0, 0.1), (10, 0.3)]));
         obs.insert(Metric::P95Ms, series(&[(0, 900.0), (10, 700.0)]));
-        let gates = validate(&Policy::default(), &obs);
+        let gates = validate(&PerformanceThresholds::default(), &obs);
         assert_eq!(gates[0].passed, Some(true));
         assert_eq!(gates[1].passed, Some(false));
         assert!(gates[1].detail.contains("800.00ms"), "{}", gates[1].detail);
-        let empty = validate(&Policy::default(), &Observations::new());
+        let empty = validate(&PerformanceThresholds::default(), &Observations::new());
         assert_eq!(empty[0].passed, None);
     }
 }

@@ -9,9 +9,9 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::policy::HotfixPolicy;
 use crate::refusal::{Refusal, Rule};
 use crate::release::ReleaseType;
+use crate::rollback::ActionItemRule;
 use crate::state::{ActionItem, HotfixUrgency, Release, Severity, minutes_between};
 
 /// A hotfix's trigger, severity and deadline from the policy, for a hotfix started at `now`.
@@ -270,4 +270,129 @@ pub fn timeline(
         finished,
         stages,
     })
+}
+
+/// One stage of the hotfix timeline and its target duration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HotfixStage {
+    /// snake_case name.
+    pub name: String,
+    /// Target duration, minutes.
+    pub target_minutes: u32,
+    /// The milestone that ends the stage (the next stage starts there).
+    pub ends_when: Milestone,
+}
+
+/// One of the spec's hotfix triggers: what calls for a hotfix, the severities it comes with and
+/// how soon the fix must be in production ("Severity 1 - immediate", "Severity 1-2 - within 24
+/// hours", "Severity 2 - within 48 hours").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HotfixTrigger {
+    /// snake_case name (`score_recording_failure`), what `hotfix start --trigger` takes.
+    pub name: String,
+    /// The spec's words (`Score recording failures`).
+    pub title: String,
+    /// The severities it may have (1 most severe, to 4); with one, it is the default.
+    pub severities: Vec<u8>,
+    /// Hours from the hotfix's start by which it must be in production. The spec's Severity 1
+    /// "immediate" triggers take the expedited timeline's maximum, 4 hours.
+    pub deadline_hours: u32,
+}
+
+/// The hotfix fast path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HotfixPolicy {
+    /// The whole hotfix should take at least...
+    pub target_hours_min: u32,
+    /// ...and at most this many hours.
+    pub target_hours_max: u32,
+    /// Stages with their targets.
+    pub stages: Vec<HotfixStage>,
+    /// The spec's triggers with their severities and deadlines; a hotfix names one.
+    pub triggers: Vec<HotfixTrigger>,
+    /// The spec's incident documentation after a hotfix: action items created when its
+    /// production deployment completes, due this many hours later (as a rollback's are).
+    pub follow_ups: Vec<ActionItemRule>,
+}
+
+impl HotfixPolicy {
+    /// The trigger named `name`.
+    pub fn trigger(&self, name: &str) -> Option<&HotfixTrigger> {
+        self.triggers.iter().find(|t| t.name == name)
+    }
+}
+
+impl Default for HotfixPolicy {
+    fn default() -> Self {
+        let stage = |name: &str, target_minutes, ends_when| HotfixStage {
+            name: name.into(),
+            target_minutes,
+            ends_when,
+        };
+        use Milestone;
+        HotfixPolicy {
+            target_hours_min: 2,
+            target_hours_max: 4,
+            stages: vec![
+                stage("development_and_testing", 60, Milestone::StagingDeployed),
+                stage("approval_and_deployment", 60, Milestone::ProductionDeployed),
+                stage(
+                    "communication_and_documentation",
+                    120,
+                    Milestone::FollowUpsDone,
+                ),
+            ],
+            triggers: default_hotfix_triggers(),
+            follow_ups: vec![
+                follow_up("incident_report", "Complete incident report", 2),
+                follow_up("runbook_update", "Update runbook with lessons learned", 2),
+                follow_up("post_mortem", "Schedule post-mortem if warranted", 2),
+            ],
+        }
+    }
+}
+
+fn follow_up(kind: &str, title: &str, due_hours: u32) -> ActionItemRule {
+    ActionItemRule {
+        kind: kind.into(),
+        title: title.into(),
+        due_hours,
+    }
+}
+
+/// The spec's hotfix triggers (Release Types: Hotfix Release).
+fn default_hotfix_triggers() -> Vec<HotfixTrigger> {
+    let trigger = |name: &str, title: &str, severities: &[u8], deadline_hours| HotfixTrigger {
+        name: name.into(),
+        title: title.into(),
+        severities: severities.to_vec(),
+        deadline_hours,
+    };
+    let sev1 = [1];
+    vec![
+        trigger(
+            "score_recording_failure",
+            "Score recording failures",
+            &sev1,
+            4,
+        ),
+        trigger("auth_failure", "Authentication/login failures", &sev1, 4),
+        trigger("payment_error", "Payment processing errors", &sev1, 4),
+        trigger("data_loss", "Data corruption or loss", &sev1, 4),
+        trigger(
+            "security_vulnerability",
+            "Security vulnerabilities",
+            &[1, 2],
+            24,
+        ),
+        trigger(
+            "accessibility_failure",
+            "Critical accessibility failures",
+            &[2],
+            48,
+        ),
+    ]
 }

@@ -610,6 +610,15 @@ pub fn retrospective_outputs() -> Vec<String> {
     RETROSPECTIVE_OUTPUTS.map(String::from).to_vec()
 }
 
+/// Whether a name a policy gives (a flag kind, a trigger) is snake_case: lowercase ASCII
+/// letters, digits and underscores, starting with a letter.
+pub fn is_snake_case(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

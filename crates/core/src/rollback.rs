@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::health::{Assessment, CriteriaReadings, HealthPolicy, Metric, TriggerState};
-use crate::policy::RollbackCriteria;
+use crate::health::{
+    Assessment, AutomaticRollback, CriteriaReadings, HealthPolicy, Metric, TriggerState,
+};
 
 /// A described production situation after a release.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -240,6 +241,72 @@ fn monitor_reasons(s: &Situation, c: &RollbackCriteria) -> Vec<String> {
         reasons.push("no rollback criterion is met".to_string());
     }
     reasons
+}
+
+/// Thresholds of the spec's rollback decision criteria.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RollbackCriteria {
+    /// p95 above this multiple of the baseline calls for discussion.
+    pub discuss_latency_ratio: f64,
+    /// Error rate above this percent calls for discussion.
+    pub discuss_error_rate_percent: f64,
+    /// Issues affecting fewer than this percent of users are monitored.
+    pub monitor_affected_users_below_percent: f64,
+}
+
+impl Default for RollbackCriteria {
+    fn default() -> Self {
+        RollbackCriteria {
+            discuss_latency_ratio: 2.0,
+            discuss_error_rate_percent: 5.0,
+            monitor_affected_users_below_percent: 1.0,
+        }
+    }
+}
+
+/// A post-rollback action item and its deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionItemRule {
+    /// snake_case kind (`incident_report`).
+    pub kind: String,
+    /// What to do.
+    pub title: String,
+    /// Due this many hours after the rollback started (0: immediately).
+    pub due_hours: u32,
+}
+
+/// Rollback policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RollbackPolicy {
+    /// Automatic triggers.
+    pub automatic: AutomaticRollback,
+    /// Decision criteria.
+    pub criteria: RollbackCriteria,
+    /// Post-rollback actions.
+    pub action_items: Vec<ActionItemRule>,
+}
+
+impl Default for RollbackPolicy {
+    fn default() -> Self {
+        let item = |kind: &str, title: &str, due_hours| ActionItemRule {
+            kind: kind.into(),
+            title: title.into(),
+            due_hours,
+        };
+        RollbackPolicy {
+            automatic: AutomaticRollback::default(),
+            criteria: RollbackCriteria::default(),
+            action_items: vec![
+                item("incident_report", "Create incident report", 0),
+                item("root_cause", "Identify root cause", 24),
+                item("forward_fix", "Deploy forward fix or schedule retry", 48),
+                item("post_mortem", "Post-mortem and process improvements", 168),
+            ],
+        }
+    }
 }
 
 #[cfg(test)]

@@ -135,8 +135,8 @@ pub(crate) fn with_phase_completion(
     }
     let mut completed = Vec::new();
     for phase in GatePhase::for_type(release.release_type()) {
-        let before = phase_status(ctx.policy, *phase, &release.gates).passed();
-        let now = phase_status(ctx.policy, *phase, &after.gates).passed();
+        let before = phase_status(&ctx.policy.gates, *phase, &release.gates).passed();
+        let now = phase_status(&ctx.policy.gates, *phase, &after.gates).passed();
         if now && !before {
             completed.push(Event::QualityGatesPhasePassed {
                 release_id: release.record.release_id,
@@ -270,7 +270,7 @@ pub(crate) fn pre_production_phases(release: &Release) -> &'static [GatePhase] {
 pub(crate) fn gate_reasons(release: &Release, phases: &[GatePhase], ctx: &Context) -> Vec<Reason> {
     phases
         .iter()
-        .map(|phase| phase_status(ctx.policy, *phase, &release.gates))
+        .map(|phase| phase_status(&ctx.policy.gates, *phase, &release.gates))
         .filter(|status| !status.passed())
         .map(|status| {
             let mut parts = Vec::new();

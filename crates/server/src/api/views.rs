@@ -183,7 +183,7 @@ pub fn phase_views(release: &Release, policy: &Policy) -> Vec<PhaseView> {
     GatePhase::for_type(release.release_type())
         .iter()
         .map(|phase| {
-            let status = phase_status(policy, *phase, &release.gates);
+            let status = phase_status(&policy.gates, *phase, &release.gates);
             let gates = policy
                 .gates
                 .of(*phase)

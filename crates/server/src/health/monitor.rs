@@ -311,7 +311,7 @@ async fn decide_validation(
     }
     let phase = GatePhase::ProductionValidation;
     let known = state.policy.gates.of(phase);
-    for validation in health::validate(&state.policy, &observations) {
+    for validation in health::validate(&state.policy.performance, &observations) {
         let recorded = release
             .gates
             .iter()
