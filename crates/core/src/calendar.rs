@@ -7,14 +7,33 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::str::FromStr;
 
 use jiff::civil::{Date, DateTime, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::policy::{ClockTime, DatedBlackout, Day, Effect, Policy, TypeWindows, WeeklyWindow};
 use crate::release::ReleaseType;
+
+/// The policy sections the calendar reads. [`crate::Policy`] provides them; the calendar knows
+/// nothing else of the policy.
+pub trait CalendarPolicy {
+    /// The time zone windows and schedules are in.
+    fn tz(&self) -> &TimeZone;
+    /// Deployment windows, avoided times, holidays and blackouts.
+    fn windows(&self) -> &WindowPolicy;
+    /// When each release train runs.
+    fn cadence(&self) -> &CadencePolicy;
+    /// How long a deployment is expected to take.
+    fn deployment(&self) -> &DeploymentPolicy;
+    /// Blackouts read from iCalendar files.
+    fn calendar_blackouts(&self) -> &[Blackout];
+    /// How long before a deployment the Go/No-Go meeting meets.
+    fn go_no_go_minutes_before_deployment(&self) -> u32;
+    /// When the retrospective meets.
+    fn retrospective(&self) -> &RetrospectivePolicy;
+}
 
 /// A holiday computed each year by rule (the US federal holidays and a few common extras).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -345,8 +364,12 @@ impl WindowVerdict {
 /// the whole deployment, from `at` to its expected end (`[deployment]` minutes for the type), so a
 /// start whose end falls outside the window, or into an avoided time, a holiday or a blackout, is
 /// judged by that too.
-pub fn check_window(policy: &Policy, at: Timestamp, release_type: ReleaseType) -> WindowVerdict {
-    let minutes = policy.deployment.expected_minutes(release_type);
+pub fn check_window(
+    policy: &dyn CalendarPolicy,
+    at: Timestamp,
+    release_type: ReleaseType,
+) -> WindowVerdict {
+    let minutes = policy.deployment().expected_minutes(release_type);
     let end = at
         .checked_add(jiff::SignedDuration::from_mins(i64::from(minutes)))
         .unwrap_or(at);
@@ -382,9 +405,13 @@ fn merge_later(verdict: &mut WindowVerdict, during: WindowVerdict, minutes: u32)
 }
 
 /// The verdict on one instant alone.
-fn check_instant(policy: &Policy, at: Timestamp, release_type: ReleaseType) -> WindowVerdict {
+fn check_instant(
+    policy: &dyn CalendarPolicy,
+    at: Timestamp,
+    release_type: ReleaseType,
+) -> WindowVerdict {
     let local = at.to_zoned(policy.tz().clone());
-    let windows = policy.windows.of(release_type);
+    let windows = policy.windows().of(release_type);
     let mut findings = blackout_findings(policy, &local);
     if let Some(cap) = windows.blackout_effect {
         for finding in &mut findings {
@@ -420,12 +447,12 @@ fn check_instant(policy: &Policy, at: Timestamp, release_type: ReleaseType) -> W
 }
 
 /// The avoid rules, holidays, school weeks and blackouts that match `local`.
-fn blackout_findings(policy: &Policy, local: &Zoned) -> Vec<WindowFinding> {
+fn blackout_findings(policy: &dyn CalendarPolicy, local: &Zoned) -> Vec<WindowFinding> {
     let mut findings = Vec::new();
     let date = local.date();
     let minutes = minutes_of_day(local);
     let day = Day::of(date.weekday());
-    for rule in &policy.windows.avoid {
+    for rule in &policy.windows().avoid {
         if rule.days.contains(&day)
             && rule.start.minutes() <= minutes
             && minutes < rule.end.minutes()
@@ -446,11 +473,11 @@ fn blackout_findings(policy: &Policy, local: &Zoned) -> Vec<WindowFinding> {
     if let Some(name) = holiday_on(policy, date) {
         findings.push(WindowFinding {
             rule: "holiday".into(),
-            effect: policy.windows.holidays.effect,
+            effect: policy.windows().holidays.effect,
             message: format!("{date} is a holiday: {name}"),
         });
     }
-    for range in &policy.windows.school_weeks {
+    for range in &policy.windows().school_weeks {
         let (Ok(from), Ok(to)) = (DaySpec::parse(&range.from), DaySpec::parse(&range.to)) else {
             continue;
         };
@@ -482,21 +509,21 @@ fn blackout_findings(policy: &Policy, local: &Zoned) -> Vec<WindowFinding> {
 }
 
 /// The dated blackouts of the policy and those read from its calendars.
-pub fn all_blackouts(policy: &Policy) -> Vec<Blackout> {
+pub fn all_blackouts(policy: &dyn CalendarPolicy) -> Vec<Blackout> {
     let tz = policy.tz();
     let mut all: Vec<Blackout> = policy
-        .windows
+        .windows()
         .blackouts
         .iter()
         .filter_map(|entry| Blackout::from_dated(entry, tz).ok())
         .collect();
-    all.extend(policy.calendar_blackouts.iter().cloned());
+    all.extend(policy.calendar_blackouts().iter().cloned());
     all
 }
 
 /// The holiday on `date`, by rule, by observance, or from the extra list.
-pub fn holiday_on(policy: &Policy, date: Date) -> Option<String> {
-    let holidays = &policy.windows.holidays;
+pub fn holiday_on(policy: &dyn CalendarPolicy, date: Date) -> Option<String> {
+    let holidays = &policy.windows().holidays;
     for year in [date.year(), date.year() + 1] {
         for rule in &holidays.rules {
             let actual = rule.date_in(year);
@@ -562,7 +589,11 @@ const SEARCH_DAYS: i64 = 400;
 ///
 /// Only instants where some rule begins or ends can change the verdict, so those are the
 /// candidates; a day's boundaries are computed in local time, which keeps DST days right.
-pub fn next_slot(policy: &Policy, after: Timestamp, release_type: ReleaseType) -> Option<Slot> {
+pub fn next_slot(
+    policy: &dyn CalendarPolicy,
+    after: Timestamp,
+    release_type: ReleaseType,
+) -> Option<Slot> {
     // An allowed span of starts begins where a rule begins or ends, so those are the candidates.
     let mut candidates = boundaries_from(policy, after, release_type, SEARCH_DAYS);
     candidates.insert(after);
@@ -587,7 +618,7 @@ pub fn next_slot(policy: &Policy, after: Timestamp, release_type: ReleaseType) -
 
 /// Every instant in `days` local days from `after` at which some window rule starts or ends.
 fn boundaries_from(
-    policy: &Policy,
+    policy: &dyn CalendarPolicy,
     after: Timestamp,
     release_type: ReleaseType,
     days: i64,
@@ -595,10 +626,10 @@ fn boundaries_from(
     let tz = policy.tz();
     let mut times: BTreeSet<ClockTime> = BTreeSet::new();
     times.insert(ClockTime::MIDNIGHT);
-    for w in &policy.windows.of(release_type).preferred {
+    for w in &policy.windows().of(release_type).preferred {
         times.extend([w.start, w.end]);
     }
-    for rule in &policy.windows.avoid {
+    for rule in &policy.windows().avoid {
         times.extend([rule.start, rule.end]);
     }
     let mut out = BTreeSet::new();
@@ -661,7 +692,7 @@ pub struct PlannedRelease {
 }
 
 /// The planned releases whose nominal date is within `from..=to`, sorted by deployment.
-pub fn release_calendar(policy: &Policy, from: Date, to: Date) -> Vec<PlannedRelease> {
+pub fn release_calendar(policy: &dyn CalendarPolicy, from: Date, to: Date) -> Vec<PlannedRelease> {
     let mut out = Vec::new();
     for release_type in [
         ReleaseType::Standard,
@@ -679,7 +710,12 @@ pub fn release_calendar(policy: &Policy, from: Date, to: Date) -> Vec<PlannedRel
 }
 
 /// The nominal deployment dates of a type's train within `from..=to`.
-fn train_dates(policy: &Policy, release_type: ReleaseType, from: Date, to: Date) -> Vec<Date> {
+fn train_dates(
+    policy: &dyn CalendarPolicy,
+    release_type: ReleaseType,
+    from: Date,
+    to: Date,
+) -> Vec<Date> {
     let rule = cadence_of(policy, release_type);
     let mut dates: BTreeSet<Date> = rule
         .dates
@@ -706,18 +742,22 @@ fn train_dates(policy: &Policy, release_type: ReleaseType, from: Date, to: Date)
 }
 
 /// The cadence rule of a planned type (hotfixes have none and use the standard one's lead).
-pub fn cadence_of(policy: &Policy, release_type: ReleaseType) -> &crate::policy::CadenceRule {
+pub fn cadence_of(policy: &dyn CalendarPolicy, release_type: ReleaseType) -> &CadenceRule {
     match release_type {
-        ReleaseType::Patch => &policy.cadence.patch,
-        ReleaseType::Major => &policy.cadence.major,
-        ReleaseType::Standard | ReleaseType::Hotfix => &policy.cadence.standard,
+        ReleaseType::Patch => &policy.cadence().patch,
+        ReleaseType::Major => &policy.cadence().major,
+        ReleaseType::Standard | ReleaseType::Hotfix => &policy.cadence().standard,
     }
 }
 
 /// The release of `release_type` nominally deployed on `date`, moved to the next slot if blocked.
-pub fn plan_on(policy: &Policy, release_type: ReleaseType, date: Date) -> Option<PlannedRelease> {
+pub fn plan_on(
+    policy: &dyn CalendarPolicy,
+    release_type: ReleaseType,
+    date: Date,
+) -> Option<PlannedRelease> {
     let tz = policy.tz();
-    let window_start = nominal_start(policy.windows.of(release_type), date);
+    let window_start = nominal_start(policy.windows().of(release_type), date);
     let nominal = local_instant(date, window_start, tz)?;
     let verdict = check_window(policy, nominal, release_type);
     let (deploy, moved) = if verdict.may_start() {
@@ -754,7 +794,7 @@ const STAGING_TIME: ClockTime = match ClockTime::hm(10, 0) {
 
 /// The milestones of a release deployed at `deploy`.
 pub fn milestones(
-    policy: &Policy,
+    policy: &dyn CalendarPolicy,
     release_type: ReleaseType,
     nominal_date: Date,
     deploy: Zoned,
@@ -780,7 +820,7 @@ pub fn milestones(
             .unwrap_or_else(|| deploy.clone())
     };
     let go_no_go = deploy
-        .checked_sub(i64::from(policy.go_no_go.minutes_before_deployment).minutes())
+        .checked_sub(i64::from(policy.go_no_go_minutes_before_deployment()).minutes())
         .unwrap_or_else(|_| deploy.clone());
     PlannedRelease {
         release_type,
@@ -790,7 +830,7 @@ pub fn milestones(
         go_no_go,
         retrospective: at(
             retrospective_date(policy, deploy_date),
-            policy.retrospective.time,
+            policy.retrospective().time,
         ),
         deploy,
         moved,
@@ -806,8 +846,8 @@ fn on_or_before(date: Date, weekday: Weekday) -> Date {
 
 /// The retrospective's date: the first policy weekday after the deployment date; when that is a
 /// holiday, the next working day that is not.
-pub fn retrospective_date(policy: &Policy, deployed_on: Date) -> Date {
-    let weekday = policy.retrospective.weekday.weekday();
+pub fn retrospective_date(policy: &dyn CalendarPolicy, deployed_on: Date) -> Date {
+    let weekday = policy.retrospective().weekday.weekday();
     let mut date = deployed_on
         .tomorrow()
         .map(|d| {
@@ -815,7 +855,7 @@ pub fn retrospective_date(policy: &Policy, deployed_on: Date) -> Date {
             d.checked_add(ahead.days()).unwrap_or(d)
         })
         .unwrap_or(deployed_on);
-    if !policy.retrospective.skip_holidays {
+    if !policy.retrospective().skip_holidays {
         return date;
     }
     for _ in 0..14 {
@@ -863,18 +903,18 @@ impl DayClosure {
 /// (by rule, observed or extra), school weeks, dated and calendar blackouts that overlap the
 /// day, and the weekly times to avoid. A day's bounds are its local midnights, so a 23- or
 /// 25-hour day across a daylight-saving change is covered exactly.
-pub fn closures_on(policy: &Policy, date: Date) -> Vec<DayClosure> {
+pub fn closures_on(policy: &dyn CalendarPolicy, date: Date) -> Vec<DayClosure> {
     let tz = policy.tz();
     let mut out = Vec::new();
     if let Some(name) = holiday_on(policy, date) {
         out.push(DayClosure {
             rule: "holiday".into(),
             name,
-            effect: policy.windows.holidays.effect,
+            effect: policy.windows().holidays.effect,
             hours: None,
         });
     }
-    for range in &policy.windows.school_weeks {
+    for range in &policy.windows().school_weeks {
         let (Ok(from), Ok(to)) = (DaySpec::parse(&range.from), DaySpec::parse(&range.to)) else {
             continue;
         };
@@ -914,7 +954,7 @@ pub fn closures_on(policy: &Policy, date: Date) -> Vec<DayClosure> {
         });
     }
     let day = Day::of(date.weekday());
-    for rule in &policy.windows.avoid {
+    for rule in &policy.windows().avoid {
         if !rule.days.contains(&day) {
             continue;
         }
@@ -941,11 +981,15 @@ pub fn closures_on(policy: &Policy, date: Date) -> Vec<DayClosure> {
 
 /// The preferred deployment windows of `release_type` on the local `date`, as local start and
 /// end instants (the same wall-clock hours in summer and in winter).
-pub fn windows_on(policy: &Policy, release_type: ReleaseType, date: Date) -> Vec<(Zoned, Zoned)> {
+pub fn windows_on(
+    policy: &dyn CalendarPolicy,
+    release_type: ReleaseType,
+    date: Date,
+) -> Vec<(Zoned, Zoned)> {
     let tz = policy.tz();
     let day = Day::of(date.weekday());
     policy
-        .windows
+        .windows()
         .of(release_type)
         .preferred
         .iter()
@@ -1006,7 +1050,7 @@ pub struct ReleaseMilestone {
 /// day before the planned deployment (none for a hotfix, which has no train); production when
 /// deployed, else the planned deployment. A cancelled release has none.
 pub fn release_milestones(
-    policy: &Policy,
+    policy: &dyn CalendarPolicy,
     release: &crate::state::Release,
 ) -> Vec<ReleaseMilestone> {
     use crate::release::ReleaseStatus;
@@ -1055,9 +1099,537 @@ pub fn release_milestones(
     out
 }
 
+/// A day of the week, spelled in full in lowercase in the policy file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Day {
+    /// Monday.
+    Monday,
+    /// Tuesday.
+    Tuesday,
+    /// Wednesday.
+    Wednesday,
+    /// Thursday.
+    Thursday,
+    /// Friday.
+    Friday,
+    /// Saturday.
+    Saturday,
+    /// Sunday.
+    Sunday,
+}
+
+impl Day {
+    /// The jiff weekday.
+    pub fn weekday(self) -> Weekday {
+        match self {
+            Day::Monday => Weekday::Monday,
+            Day::Tuesday => Weekday::Tuesday,
+            Day::Wednesday => Weekday::Wednesday,
+            Day::Thursday => Weekday::Thursday,
+            Day::Friday => Weekday::Friday,
+            Day::Saturday => Weekday::Saturday,
+            Day::Sunday => Weekday::Sunday,
+        }
+    }
+
+    /// The policy day of a jiff weekday.
+    pub fn of(weekday: Weekday) -> Day {
+        match weekday {
+            Weekday::Monday => Day::Monday,
+            Weekday::Tuesday => Day::Tuesday,
+            Weekday::Wednesday => Day::Wednesday,
+            Weekday::Thursday => Day::Thursday,
+            Weekday::Friday => Day::Friday,
+            Weekday::Saturday => Day::Saturday,
+            Weekday::Sunday => Day::Sunday,
+        }
+    }
+
+    /// The capitalised English name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Day::Monday => "Monday",
+            Day::Tuesday => "Tuesday",
+            Day::Wednesday => "Wednesday",
+            Day::Thursday => "Thursday",
+            Day::Friday => "Friday",
+            Day::Saturday => "Saturday",
+            Day::Sunday => "Sunday",
+        }
+    }
+}
+
+/// A wall-clock time of day, `HH:MM`, from `00:00` to `24:00` (the end of the day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClockTime {
+    minutes: u16,
+}
+
+impl ClockTime {
+    /// The end of the day, `24:00`.
+    pub const END_OF_DAY: ClockTime = ClockTime { minutes: 24 * 60 };
+    /// Midnight, `00:00`.
+    pub const MIDNIGHT: ClockTime = ClockTime { minutes: 0 };
+
+    /// `hour:minute`; `None` past `24:00`.
+    pub const fn hm(hour: u16, minute: u16) -> Option<ClockTime> {
+        let minutes = hour * 60 + minute;
+        if minute >= 60 || minutes > 24 * 60 {
+            return None;
+        }
+        Some(ClockTime { minutes })
+    }
+
+    /// Minutes since midnight.
+    pub fn minutes(self) -> u16 {
+        self.minutes
+    }
+
+    /// The hour (0-24).
+    pub fn hour(self) -> i8 {
+        (self.minutes / 60) as i8
+    }
+
+    /// The minute (0-59).
+    pub fn minute(self) -> i8 {
+        (self.minutes % 60) as i8
+    }
+}
+
+impl fmt::Display for ClockTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.minutes / 60, self.minutes % 60)
+    }
+}
+
+impl FromStr for ClockTime {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}` is not a time of day like 14:00 (00:00 to 24:00)");
+        let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
+        let hour: u16 = h.parse().map_err(|_| bad())?;
+        let minute: u16 = m.parse().map_err(|_| bad())?;
+        if h.len() > 2 || m.len() != 2 {
+            return Err(bad());
+        }
+        ClockTime::hm(hour, minute).ok_or_else(bad)
+    }
+}
+
+impl Serialize for ClockTime {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClockTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+pub(crate) const fn clock(hour: u16, minute: u16) -> ClockTime {
+    ClockTime {
+        minutes: hour * 60 + minute,
+    }
+}
+
+/// What a window rule does to a deployment that starts in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    /// Nothing: deploying is fine.
+    Allow,
+    /// Allowed, with a warning.
+    Discourage,
+    /// Not allowed without an engineering lead's override.
+    Block,
+}
+
+/// Cadence per release type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CadencePolicy {
+    /// Bi-weekly Thursday.
+    pub standard: CadenceRule,
+    /// Mid-cycle Tuesday, if needed.
+    pub patch: CadenceRule,
+    /// Phase-based: explicit dates.
+    pub major: CadenceRule,
+}
+
+impl Default for CadencePolicy {
+    fn default() -> Self {
+        CadencePolicy {
+            standard: CadenceRule {
+                every_weeks: 2,
+                weekday: Day::Thursday,
+                anchor: jiff::civil::date(2026, 1, 8),
+                lead_days_min: 7,
+                lead_days_max: 14,
+                freeze_weekday: Day::Monday,
+                staging_weekday: Day::Tuesday,
+                optional: false,
+                dates: Vec::new(),
+            },
+            patch: CadenceRule {
+                every_weeks: 2,
+                weekday: Day::Tuesday,
+                anchor: jiff::civil::date(2026, 1, 13),
+                lead_days_min: 3,
+                lead_days_max: 5,
+                freeze_weekday: Day::Thursday,
+                staging_weekday: Day::Monday,
+                optional: true,
+                dates: Vec::new(),
+            },
+            major: CadenceRule {
+                every_weeks: 0,
+                weekday: Day::Thursday,
+                anchor: jiff::civil::date(2026, 1, 8),
+                lead_days_min: 14,
+                lead_days_max: 28,
+                freeze_weekday: Day::Monday,
+                staging_weekday: Day::Tuesday,
+                optional: false,
+                dates: Vec::new(),
+            },
+        }
+    }
+}
+
+/// When releases of one type are deployed and how long before that code freezes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CadenceRule {
+    /// Weeks between releases; 0 means no regular train (only `dates`).
+    pub every_weeks: u32,
+    /// Deployment weekday.
+    pub weekday: Day,
+    /// One deployment date of the train; the others are `every_weeks` apart.
+    pub anchor: Date,
+    /// Minimum days from code freeze to deployment.
+    pub lead_days_min: u32,
+    /// Longest recommended lead; a longer one is a warning.
+    pub lead_days_max: u32,
+    /// Code freeze falls on the last such weekday at least `lead_days_min` before deployment.
+    pub freeze_weekday: Day,
+    /// Staging deployment on the last such weekday before deployment.
+    pub staging_weekday: Day,
+    /// Releases of the train happen only if needed (patch).
+    pub optional: bool,
+    /// Extra planned deployment dates (major releases by roadmap phase).
+    #[serde(default)]
+    pub dates: Vec<Date>,
+}
+
+/// Windows of one release type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeWindows {
+    /// Preferred weekly windows.
+    pub preferred: Vec<WeeklyWindow>,
+    /// What happens outside the preferred windows.
+    pub outside_preferred: Effect,
+    /// When set, replaces the effect of every avoid rule, holiday and blackout for this type
+    /// (hotfixes: blackouts only discourage, an outage cannot wait for Monday).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blackout_effect: Option<Effect>,
+}
+
+/// A weekly window: some days, from `start` to `end` local time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeeklyWindow {
+    /// The weekdays.
+    pub days: Vec<Day>,
+    /// Start, inclusive.
+    pub start: ClockTime,
+    /// End, exclusive.
+    pub end: ClockTime,
+}
+
+/// A weekly time to avoid: Monday mornings, Friday evenings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvoidRule {
+    /// Short name (`monday_morning`).
+    pub name: String,
+    /// Why, in words people read.
+    pub reason: String,
+    /// The weekdays.
+    pub days: Vec<Day>,
+    /// Start, inclusive.
+    pub start: ClockTime,
+    /// End, exclusive.
+    pub end: ClockTime,
+    /// Block or discourage.
+    pub effect: Effect,
+}
+
+/// A yearly or dated range of days: school-year start and end weeks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DayRange {
+    /// Short name.
+    pub name: String,
+    /// First day: `MM-DD` every year, or `YYYY-MM-DD` once.
+    pub from: String,
+    /// Last day, inclusive, in the same form as `from`.
+    pub to: String,
+    /// Block or discourage.
+    pub effect: Effect,
+}
+
+/// Extra blackouts: a dated list entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatedBlackout {
+    /// Short name.
+    pub name: String,
+    /// Start: a date (whole day, local) or an RFC 3339 time.
+    pub from: String,
+    /// End: a date (inclusive, whole day) or an RFC 3339 time (exclusive).
+    pub to: String,
+    /// Block or discourage.
+    pub effect: Effect,
+}
+
+/// An iCalendar file whose events are blackouts (a school district's calendar).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarFile {
+    /// Path, relative to the policy file.
+    pub path: String,
+    /// Block or discourage.
+    pub effect: Effect,
+}
+
+/// Holidays as blackouts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HolidayPolicy {
+    /// The holidays, computed each year by rule.
+    pub rules: Vec<HolidayRule>,
+    /// Also black out the weekday a weekend holiday is observed on (Friday or Monday).
+    pub observed: bool,
+    /// Block or discourage.
+    pub effect: Effect,
+    /// Other holiday dates (`YYYY-MM-DD` once or `MM-DD` every year).
+    pub extra: Vec<String>,
+}
+
+impl Default for HolidayPolicy {
+    fn default() -> Self {
+        HolidayPolicy {
+            rules: HolidayRule::FEDERAL.to_vec(),
+            observed: true,
+            effect: Effect::Block,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// Deployment windows and everything that closes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WindowPolicy {
+    /// Standard releases.
+    pub standard: TypeWindows,
+    /// Patch releases.
+    pub patch: TypeWindows,
+    /// Hotfixes.
+    pub hotfix: TypeWindows,
+    /// Major releases.
+    pub major: TypeWindows,
+    /// Weekly times to avoid.
+    pub avoid: Vec<AvoidRule>,
+    /// Holidays.
+    pub holidays: HolidayPolicy,
+    /// School-year start and end weeks.
+    pub school_weeks: Vec<DayRange>,
+    /// Extra dated blackouts.
+    pub blackouts: Vec<DatedBlackout>,
+    /// iCalendar files of blackouts.
+    pub calendars: Vec<CalendarFile>,
+}
+
+impl Default for WindowPolicy {
+    fn default() -> Self {
+        let thursday_afternoon = WeeklyWindow {
+            days: vec![Day::Thursday],
+            start: clock(14, 0),
+            end: clock(16, 0),
+        };
+        let tuesday_afternoon = WeeklyWindow {
+            days: vec![Day::Tuesday],
+            start: clock(14, 0),
+            end: clock(16, 0),
+        };
+        let strict = |preferred: Vec<WeeklyWindow>| TypeWindows {
+            preferred,
+            outside_preferred: Effect::Block,
+            blackout_effect: None,
+        };
+        WindowPolicy {
+            standard: strict(vec![thursday_afternoon.clone()]),
+            patch: strict(vec![tuesday_afternoon, thursday_afternoon.clone()]),
+            major: strict(vec![thursday_afternoon]),
+            hotfix: TypeWindows {
+                preferred: Vec::new(),
+                outside_preferred: Effect::Allow,
+                blackout_effect: Some(Effect::Discourage),
+            },
+            avoid: vec![
+                AvoidRule {
+                    name: "monday_morning".into(),
+                    reason: "Monday mornings: high teacher activity planning the week".into(),
+                    days: vec![Day::Monday],
+                    start: clock(0, 0),
+                    end: clock(12, 0),
+                    effect: Effect::Block,
+                },
+                AvoidRule {
+                    name: "friday_evening".into(),
+                    reason: "Friday evenings: limited support staff availability".into(),
+                    days: vec![Day::Friday],
+                    start: clock(16, 0),
+                    end: ClockTime::END_OF_DAY,
+                    effect: Effect::Block,
+                },
+            ],
+            holidays: HolidayPolicy::default(),
+            school_weeks: vec![
+                DayRange {
+                    name: "school year start week".into(),
+                    from: "08-24".into(),
+                    to: "08-30".into(),
+                    effect: Effect::Block,
+                },
+                DayRange {
+                    name: "school year end week".into(),
+                    from: "06-08".into(),
+                    to: "06-14".into(),
+                    effect: Effect::Block,
+                },
+            ],
+            blackouts: Vec::new(),
+            calendars: Vec::new(),
+        }
+    }
+}
+
+impl WindowPolicy {
+    /// The windows of one release type.
+    pub fn of(&self, release_type: ReleaseType) -> &TypeWindows {
+        match release_type {
+            ReleaseType::Standard => &self.standard,
+            ReleaseType::Patch => &self.patch,
+            ReleaseType::Hotfix => &self.hotfix,
+            ReleaseType::Major => &self.major,
+        }
+    }
+}
+
+/// Expected durations. A deployment must fit its window whole: a start whose expected end falls
+/// outside the window (or into an avoided time, a holiday, a blackout) is judged by that too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeploymentPolicy {
+    /// A standard production deployment: the spec's Deployment Procedure takes 30-45 minutes.
+    pub standard_minutes: u32,
+    /// A patch: the same procedure as a standard release.
+    pub patch_minutes: u32,
+    /// A major release: the procedure plus migrations and the gradual traffic rollout.
+    pub major_minutes: u32,
+    /// A hotfix: the spec's expedited production deployment and its smoke tests.
+    pub hotfix_minutes: u32,
+    /// An application rollback: the spec's Vercel instant rollback takes under 5 minutes.
+    /// Rollbacks restore service, so no window refuses them; this is for planning.
+    pub rollback_minutes: u32,
+    /// A database rollback: the spec gives 30-60 minutes; for planning, as above.
+    pub database_rollback_minutes: u32,
+}
+
+impl Default for DeploymentPolicy {
+    fn default() -> Self {
+        DeploymentPolicy {
+            standard_minutes: 45,
+            patch_minutes: 45,
+            major_minutes: 90,
+            hotfix_minutes: 20,
+            rollback_minutes: 5,
+            database_rollback_minutes: 60,
+        }
+    }
+}
+
+impl DeploymentPolicy {
+    /// The expected duration of a production deployment of `release_type`, in minutes.
+    pub fn expected_minutes(&self, release_type: ReleaseType) -> u32 {
+        match release_type {
+            ReleaseType::Standard => self.standard_minutes,
+            ReleaseType::Patch => self.patch_minutes,
+            ReleaseType::Major => self.major_minutes,
+            ReleaseType::Hotfix => self.hotfix_minutes,
+        }
+    }
+
+    /// `(TOML path, problem)` for each duration outside 1..=1440 minutes.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        [
+            ("standard_minutes", self.standard_minutes),
+            ("patch_minutes", self.patch_minutes),
+            ("major_minutes", self.major_minutes),
+            ("hotfix_minutes", self.hotfix_minutes),
+            ("rollback_minutes", self.rollback_minutes),
+            ("database_rollback_minutes", self.database_rollback_minutes),
+        ]
+        .into_iter()
+        .filter(|(_, minutes)| !(1..=1440).contains(minutes))
+        .map(|(name, minutes)| {
+            (
+                format!("deployment.{name}"),
+                format!("{minutes} must be from 1 to 1440 minutes"),
+            )
+        })
+        .collect()
+    }
+}
+
+/// The release retrospective.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrospectivePolicy {
+    /// On the first such weekday after the deployment.
+    pub weekday: Day,
+    /// At this local time.
+    pub time: ClockTime,
+    /// For this long.
+    pub duration_minutes: u32,
+    /// Move to the next working day when that day is a holiday.
+    pub skip_holidays: bool,
+}
+
+impl Default for RetrospectivePolicy {
+    fn default() -> Self {
+        RetrospectivePolicy {
+            weekday: Day::Monday,
+            time: clock(10, 0),
+            duration_minutes: 60,
+            skip_holidays: true,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Policy;
     use jiff::civil::date;
 
     fn ts(text: &str) -> Timestamp {

@@ -13,8 +13,9 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp};
 
-use crate::calendar::{Blackout, MilestoneKind, PlannedRelease, ReleaseMilestone, closures_on};
-use crate::policy::{Effect, Policy};
+use crate::calendar::{
+    Blackout, CalendarPolicy, Effect, MilestoneKind, PlannedRelease, ReleaseMilestone, closures_on,
+};
 use crate::state::Release;
 
 /// What an iCalendar file gave.
@@ -343,7 +344,7 @@ pub fn train_events(releases: &[PlannedRelease]) -> Vec<FeedEvent> {
 /// a school week or a blackout (consecutive days of the same closure as one event), and timed
 /// blackouts at their hours. The weekly times to avoid are left out: they recur every week
 /// and belong with the windows.
-pub fn blackout_events(policy: &Policy, from: Date, to: Date) -> Vec<FeedEvent> {
+pub fn blackout_events(policy: &dyn CalendarPolicy, from: Date, to: Date) -> Vec<FeedEvent> {
     let mut out: Vec<FeedEvent> = Vec::new();
     // (rule, name, effect) -> index in `out` of the all-day event that ended yesterday.
     let mut open: Vec<((String, String, Effect), usize)> = Vec::new();

@@ -5,173 +5,24 @@
 //! with its TOML path, not only the first.
 
 use std::fmt;
-use std::str::FromStr;
 
-use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
-use crate::calendar::{Blackout, HolidayRule};
+use crate::calendar::{Blackout, CalendarPolicy, ClockTime, Day};
 use crate::gates::GatePhase;
 use crate::release::{ReleaseType, is_snake_case};
 use crate::roles::Role;
 
+pub use crate::calendar::{
+    AvoidRule, CadencePolicy, CadenceRule, CalendarFile, DatedBlackout, DayRange, DeploymentPolicy,
+    Effect, HolidayPolicy, RetrospectivePolicy, TypeWindows, WeeklyWindow, WindowPolicy,
+};
 pub use crate::flags::FeatureFlagPolicy;
 pub use crate::gates::{GatePolicy, GateSpec};
 pub use crate::health::{AutomaticRollback, PerformanceThresholds};
 pub use crate::hotfix::{HotfixPolicy, HotfixStage, HotfixTrigger};
 pub use crate::rollback::{ActionItemRule, RollbackCriteria, RollbackPolicy};
-
-/// A day of the week, spelled in full in lowercase in the policy file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Day {
-    /// Monday.
-    Monday,
-    /// Tuesday.
-    Tuesday,
-    /// Wednesday.
-    Wednesday,
-    /// Thursday.
-    Thursday,
-    /// Friday.
-    Friday,
-    /// Saturday.
-    Saturday,
-    /// Sunday.
-    Sunday,
-}
-
-impl Day {
-    /// The jiff weekday.
-    pub fn weekday(self) -> Weekday {
-        match self {
-            Day::Monday => Weekday::Monday,
-            Day::Tuesday => Weekday::Tuesday,
-            Day::Wednesday => Weekday::Wednesday,
-            Day::Thursday => Weekday::Thursday,
-            Day::Friday => Weekday::Friday,
-            Day::Saturday => Weekday::Saturday,
-            Day::Sunday => Weekday::Sunday,
-        }
-    }
-
-    /// The policy day of a jiff weekday.
-    pub fn of(weekday: Weekday) -> Day {
-        match weekday {
-            Weekday::Monday => Day::Monday,
-            Weekday::Tuesday => Day::Tuesday,
-            Weekday::Wednesday => Day::Wednesday,
-            Weekday::Thursday => Day::Thursday,
-            Weekday::Friday => Day::Friday,
-            Weekday::Saturday => Day::Saturday,
-            Weekday::Sunday => Day::Sunday,
-        }
-    }
-
-    /// The capitalised English name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Day::Monday => "Monday",
-            Day::Tuesday => "Tuesday",
-            Day::Wednesday => "Wednesday",
-            Day::Thursday => "Thursday",
-            Day::Friday => "Friday",
-            Day::Saturday => "Saturday",
-            Day::Sunday => "Sunday",
-        }
-    }
-}
-
-/// A wall-clock time of day, `HH:MM`, from `00:00` to `24:00` (the end of the day).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ClockTime {
-    minutes: u16,
-}
-
-impl ClockTime {
-    /// The end of the day, `24:00`.
-    pub const END_OF_DAY: ClockTime = ClockTime { minutes: 24 * 60 };
-    /// Midnight, `00:00`.
-    pub const MIDNIGHT: ClockTime = ClockTime { minutes: 0 };
-
-    /// `hour:minute`; `None` past `24:00`.
-    pub const fn hm(hour: u16, minute: u16) -> Option<ClockTime> {
-        let minutes = hour * 60 + minute;
-        if minute >= 60 || minutes > 24 * 60 {
-            return None;
-        }
-        Some(ClockTime { minutes })
-    }
-
-    /// Minutes since midnight.
-    pub fn minutes(self) -> u16 {
-        self.minutes
-    }
-
-    /// The hour (0-24).
-    pub fn hour(self) -> i8 {
-        (self.minutes / 60) as i8
-    }
-
-    /// The minute (0-59).
-    pub fn minute(self) -> i8 {
-        (self.minutes % 60) as i8
-    }
-}
-
-impl fmt::Display for ClockTime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02}:{:02}", self.minutes / 60, self.minutes % 60)
-    }
-}
-
-impl FromStr for ClockTime {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("`{s}` is not a time of day like 14:00 (00:00 to 24:00)");
-        let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
-        let hour: u16 = h.parse().map_err(|_| bad())?;
-        let minute: u16 = m.parse().map_err(|_| bad())?;
-        if h.len() > 2 || m.len() != 2 {
-            return Err(bad());
-        }
-        ClockTime::hm(hour, minute).ok_or_else(bad)
-    }
-}
-
-impl Serialize for ClockTime {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for ClockTime {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-const fn clock(hour: u16, minute: u16) -> ClockTime {
-    ClockTime {
-        minutes: hour * 60 + minute,
-    }
-}
-
-/// What a window rule does to a deployment that starts in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum Effect {
-    /// Nothing: deploying is fine.
-    Allow,
-    /// Allowed, with a warning.
-    Discourage,
-    /// Not allowed without an engineering lead's override.
-    Block,
-}
 
 /// The whole policy. Every field has the spec's value as its default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -225,357 +76,6 @@ pub struct Policy {
     /// Blackouts read from iCalendar files (`windows.calendars`), added by the loader.
     #[serde(skip)]
     pub calendar_blackouts: Vec<Blackout>,
-}
-
-/// Cadence per release type.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CadencePolicy {
-    /// Bi-weekly Thursday.
-    pub standard: CadenceRule,
-    /// Mid-cycle Tuesday, if needed.
-    pub patch: CadenceRule,
-    /// Phase-based: explicit dates.
-    pub major: CadenceRule,
-}
-
-impl Default for CadencePolicy {
-    fn default() -> Self {
-        CadencePolicy {
-            standard: CadenceRule {
-                every_weeks: 2,
-                weekday: Day::Thursday,
-                anchor: jiff::civil::date(2026, 1, 8),
-                lead_days_min: 7,
-                lead_days_max: 14,
-                freeze_weekday: Day::Monday,
-                staging_weekday: Day::Tuesday,
-                optional: false,
-                dates: Vec::new(),
-            },
-            patch: CadenceRule {
-                every_weeks: 2,
-                weekday: Day::Tuesday,
-                anchor: jiff::civil::date(2026, 1, 13),
-                lead_days_min: 3,
-                lead_days_max: 5,
-                freeze_weekday: Day::Thursday,
-                staging_weekday: Day::Monday,
-                optional: true,
-                dates: Vec::new(),
-            },
-            major: CadenceRule {
-                every_weeks: 0,
-                weekday: Day::Thursday,
-                anchor: jiff::civil::date(2026, 1, 8),
-                lead_days_min: 14,
-                lead_days_max: 28,
-                freeze_weekday: Day::Monday,
-                staging_weekday: Day::Tuesday,
-                optional: false,
-                dates: Vec::new(),
-            },
-        }
-    }
-}
-
-/// When releases of one type are deployed and how long before that code freezes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CadenceRule {
-    /// Weeks between releases; 0 means no regular train (only `dates`).
-    pub every_weeks: u32,
-    /// Deployment weekday.
-    pub weekday: Day,
-    /// One deployment date of the train; the others are `every_weeks` apart.
-    pub anchor: Date,
-    /// Minimum days from code freeze to deployment.
-    pub lead_days_min: u32,
-    /// Longest recommended lead; a longer one is a warning.
-    pub lead_days_max: u32,
-    /// Code freeze falls on the last such weekday at least `lead_days_min` before deployment.
-    pub freeze_weekday: Day,
-    /// Staging deployment on the last such weekday before deployment.
-    pub staging_weekday: Day,
-    /// Releases of the train happen only if needed (patch).
-    pub optional: bool,
-    /// Extra planned deployment dates (major releases by roadmap phase).
-    #[serde(default)]
-    pub dates: Vec<Date>,
-}
-
-/// Windows of one release type.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TypeWindows {
-    /// Preferred weekly windows.
-    pub preferred: Vec<WeeklyWindow>,
-    /// What happens outside the preferred windows.
-    pub outside_preferred: Effect,
-    /// When set, replaces the effect of every avoid rule, holiday and blackout for this type
-    /// (hotfixes: blackouts only discourage, an outage cannot wait for Monday).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blackout_effect: Option<Effect>,
-}
-
-/// A weekly window: some days, from `start` to `end` local time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WeeklyWindow {
-    /// The weekdays.
-    pub days: Vec<Day>,
-    /// Start, inclusive.
-    pub start: ClockTime,
-    /// End, exclusive.
-    pub end: ClockTime,
-}
-
-/// A weekly time to avoid: Monday mornings, Friday evenings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AvoidRule {
-    /// Short name (`monday_morning`).
-    pub name: String,
-    /// Why, in words people read.
-    pub reason: String,
-    /// The weekdays.
-    pub days: Vec<Day>,
-    /// Start, inclusive.
-    pub start: ClockTime,
-    /// End, exclusive.
-    pub end: ClockTime,
-    /// Block or discourage.
-    pub effect: Effect,
-}
-
-/// A yearly or dated range of days: school-year start and end weeks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DayRange {
-    /// Short name.
-    pub name: String,
-    /// First day: `MM-DD` every year, or `YYYY-MM-DD` once.
-    pub from: String,
-    /// Last day, inclusive, in the same form as `from`.
-    pub to: String,
-    /// Block or discourage.
-    pub effect: Effect,
-}
-
-/// Extra blackouts: a dated list entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DatedBlackout {
-    /// Short name.
-    pub name: String,
-    /// Start: a date (whole day, local) or an RFC 3339 time.
-    pub from: String,
-    /// End: a date (inclusive, whole day) or an RFC 3339 time (exclusive).
-    pub to: String,
-    /// Block or discourage.
-    pub effect: Effect,
-}
-
-/// An iCalendar file whose events are blackouts (a school district's calendar).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CalendarFile {
-    /// Path, relative to the policy file.
-    pub path: String,
-    /// Block or discourage.
-    pub effect: Effect,
-}
-
-/// Holidays as blackouts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HolidayPolicy {
-    /// The holidays, computed each year by rule.
-    pub rules: Vec<HolidayRule>,
-    /// Also black out the weekday a weekend holiday is observed on (Friday or Monday).
-    pub observed: bool,
-    /// Block or discourage.
-    pub effect: Effect,
-    /// Other holiday dates (`YYYY-MM-DD` once or `MM-DD` every year).
-    pub extra: Vec<String>,
-}
-
-impl Default for HolidayPolicy {
-    fn default() -> Self {
-        HolidayPolicy {
-            rules: HolidayRule::FEDERAL.to_vec(),
-            observed: true,
-            effect: Effect::Block,
-            extra: Vec::new(),
-        }
-    }
-}
-
-/// Deployment windows and everything that closes them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WindowPolicy {
-    /// Standard releases.
-    pub standard: TypeWindows,
-    /// Patch releases.
-    pub patch: TypeWindows,
-    /// Hotfixes.
-    pub hotfix: TypeWindows,
-    /// Major releases.
-    pub major: TypeWindows,
-    /// Weekly times to avoid.
-    pub avoid: Vec<AvoidRule>,
-    /// Holidays.
-    pub holidays: HolidayPolicy,
-    /// School-year start and end weeks.
-    pub school_weeks: Vec<DayRange>,
-    /// Extra dated blackouts.
-    pub blackouts: Vec<DatedBlackout>,
-    /// iCalendar files of blackouts.
-    pub calendars: Vec<CalendarFile>,
-}
-
-impl Default for WindowPolicy {
-    fn default() -> Self {
-        let thursday_afternoon = WeeklyWindow {
-            days: vec![Day::Thursday],
-            start: clock(14, 0),
-            end: clock(16, 0),
-        };
-        let tuesday_afternoon = WeeklyWindow {
-            days: vec![Day::Tuesday],
-            start: clock(14, 0),
-            end: clock(16, 0),
-        };
-        let strict = |preferred: Vec<WeeklyWindow>| TypeWindows {
-            preferred,
-            outside_preferred: Effect::Block,
-            blackout_effect: None,
-        };
-        WindowPolicy {
-            standard: strict(vec![thursday_afternoon.clone()]),
-            patch: strict(vec![tuesday_afternoon, thursday_afternoon.clone()]),
-            major: strict(vec![thursday_afternoon]),
-            hotfix: TypeWindows {
-                preferred: Vec::new(),
-                outside_preferred: Effect::Allow,
-                blackout_effect: Some(Effect::Discourage),
-            },
-            avoid: vec![
-                AvoidRule {
-                    name: "monday_morning".into(),
-                    reason: "Monday mornings: high teacher activity planning the week".into(),
-                    days: vec![Day::Monday],
-                    start: clock(0, 0),
-                    end: clock(12, 0),
-                    effect: Effect::Block,
-                },
-                AvoidRule {
-                    name: "friday_evening".into(),
-                    reason: "Friday evenings: limited support staff availability".into(),
-                    days: vec![Day::Friday],
-                    start: clock(16, 0),
-                    end: ClockTime::END_OF_DAY,
-                    effect: Effect::Block,
-                },
-            ],
-            holidays: HolidayPolicy::default(),
-            school_weeks: vec![
-                DayRange {
-                    name: "school year start week".into(),
-                    from: "08-24".into(),
-                    to: "08-30".into(),
-                    effect: Effect::Block,
-                },
-                DayRange {
-                    name: "school year end week".into(),
-                    from: "06-08".into(),
-                    to: "06-14".into(),
-                    effect: Effect::Block,
-                },
-            ],
-            blackouts: Vec::new(),
-            calendars: Vec::new(),
-        }
-    }
-}
-
-impl WindowPolicy {
-    /// The windows of one release type.
-    pub fn of(&self, release_type: ReleaseType) -> &TypeWindows {
-        match release_type {
-            ReleaseType::Standard => &self.standard,
-            ReleaseType::Patch => &self.patch,
-            ReleaseType::Hotfix => &self.hotfix,
-            ReleaseType::Major => &self.major,
-        }
-    }
-}
-
-/// Expected durations. A deployment must fit its window whole: a start whose expected end falls
-/// outside the window (or into an avoided time, a holiday, a blackout) is judged by that too.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DeploymentPolicy {
-    /// A standard production deployment: the spec's Deployment Procedure takes 30-45 minutes.
-    pub standard_minutes: u32,
-    /// A patch: the same procedure as a standard release.
-    pub patch_minutes: u32,
-    /// A major release: the procedure plus migrations and the gradual traffic rollout.
-    pub major_minutes: u32,
-    /// A hotfix: the spec's expedited production deployment and its smoke tests.
-    pub hotfix_minutes: u32,
-    /// An application rollback: the spec's Vercel instant rollback takes under 5 minutes.
-    /// Rollbacks restore service, so no window refuses them; this is for planning.
-    pub rollback_minutes: u32,
-    /// A database rollback: the spec gives 30-60 minutes; for planning, as above.
-    pub database_rollback_minutes: u32,
-}
-
-impl Default for DeploymentPolicy {
-    fn default() -> Self {
-        DeploymentPolicy {
-            standard_minutes: 45,
-            patch_minutes: 45,
-            major_minutes: 90,
-            hotfix_minutes: 20,
-            rollback_minutes: 5,
-            database_rollback_minutes: 60,
-        }
-    }
-}
-
-impl DeploymentPolicy {
-    /// The expected duration of a production deployment of `release_type`, in minutes.
-    pub fn expected_minutes(&self, release_type: ReleaseType) -> u32 {
-        match release_type {
-            ReleaseType::Standard => self.standard_minutes,
-            ReleaseType::Patch => self.patch_minutes,
-            ReleaseType::Major => self.major_minutes,
-            ReleaseType::Hotfix => self.hotfix_minutes,
-        }
-    }
-
-    /// `(TOML path, problem)` for each duration outside 1..=1440 minutes.
-    pub fn problems(&self) -> Vec<(String, String)> {
-        [
-            ("standard_minutes", self.standard_minutes),
-            ("patch_minutes", self.patch_minutes),
-            ("major_minutes", self.major_minutes),
-            ("hotfix_minutes", self.hotfix_minutes),
-            ("rollback_minutes", self.rollback_minutes),
-            ("database_rollback_minutes", self.database_rollback_minutes),
-        ]
-        .into_iter()
-        .filter(|(_, minutes)| !(1..=1440).contains(minutes))
-        .map(|(name, minutes)| {
-            (
-                format!("deployment.{name}"),
-                format!("{minutes} must be from 1 to 1440 minutes"),
-            )
-        })
-        .collect()
-    }
 }
 
 /// Approvals one release type needs.
@@ -735,28 +235,29 @@ impl Default for PostReleasePolicy {
     }
 }
 
-/// The release retrospective.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RetrospectivePolicy {
-    /// On the first such weekday after the deployment.
-    pub weekday: Day,
-    /// At this local time.
-    pub time: ClockTime,
-    /// For this long.
-    pub duration_minutes: u32,
-    /// Move to the next working day when that day is a holiday.
-    pub skip_holidays: bool,
-}
-
-impl Default for RetrospectivePolicy {
-    fn default() -> Self {
-        RetrospectivePolicy {
-            weekday: Day::Monday,
-            time: clock(10, 0),
-            duration_minutes: 60,
-            skip_holidays: true,
-        }
+/// The calendar reads the time zone, the windows, the cadence, the expected durations, the
+/// Go/No-Go meeting's lead and the retrospective's slot of the policy.
+impl CalendarPolicy for Policy {
+    fn tz(&self) -> &TimeZone {
+        &self.tz
+    }
+    fn windows(&self) -> &WindowPolicy {
+        &self.windows
+    }
+    fn cadence(&self) -> &CadencePolicy {
+        &self.cadence
+    }
+    fn deployment(&self) -> &DeploymentPolicy {
+        &self.deployment
+    }
+    fn calendar_blackouts(&self) -> &[Blackout] {
+        &self.calendar_blackouts
+    }
+    fn go_no_go_minutes_before_deployment(&self) -> u32 {
+        self.go_no_go.minutes_before_deployment
+    }
+    fn retrospective(&self) -> &RetrospectivePolicy {
+        &self.retrospective
     }
 }
 

@@ -129,7 +129,7 @@ pub async fn calendar(
             "calendar range {from}..{to}: `to` must be on or after `from` and at most 2 years after it"
         )));
     }
-    let releases = release_calendar(&state.policy, from, to);
+    let releases = release_calendar(state.policy.as_ref(), from, to);
     if query.format == Some(CalendarFormat::Ics) {
         let mut response = calendar_to_ics(&releases, now).into_response();
         response.headers_mut().insert(

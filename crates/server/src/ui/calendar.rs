@@ -176,13 +176,13 @@ pub(super) async fn feed(State(state): State<AppState>, Path(file): Path<String>
     let base = state.policy.communications.public_url.trim_end_matches('/');
     let mut events = Vec::new();
     for s in &stored {
-        let milestones = release_milestones(&state.policy, &s.release);
+        let milestones = release_milestones(state.policy.as_ref(), &s.release);
         let url = format!("{base}/ui/releases/{}", s.release.record.version);
         events.extend(release_events(&s.release, &milestones, Some(&url)));
     }
     let train: Vec<PlannedRelease> = upcoming_train(&state, &stored, from, to, now);
     events.extend(train_events(&train));
-    events.extend(blackout_events(&state.policy, from, to));
+    events.extend(blackout_events(state.policy.as_ref(), from, to));
     let mut response = feed_to_ics("Greenlight releases", &events, now).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -304,7 +304,7 @@ fn upcoming_train(
             (r.release_type, r.planned_date.to_zoned(tz.clone()).date())
         })
         .collect();
-    release_calendar(&state.policy, from, reach)
+    release_calendar(state.policy.as_ref(), from, reach)
         .into_iter()
         .filter(|p| p.deploy.timestamp() >= now)
         .filter(|p| !taken.contains(&(p.release_type, p.deploy.date())))
@@ -349,7 +349,7 @@ async fn render(
     };
     for s in &stored {
         let r = &s.release.record;
-        for m in release_milestones(&state.policy, &s.release) {
+        for m in release_milestones(state.policy.as_ref(), &s.release) {
             place(
                 m.at,
                 json!({
@@ -467,7 +467,7 @@ fn effect_word(effect: Effect) -> &'static str {
 /// One day: what closes it, its windows, its dated items, and a clock change if it has one.
 fn day_view(state: &AppState, date: Date, today: Date, items: Vec<Item>) -> Value {
     let tz = state.policy.tz();
-    let closures = closures_on(&state.policy, date);
+    let closures = closures_on(state.policy.as_ref(), date);
     let closed = closures
         .iter()
         .any(|c| c.whole_day() && c.effect == Effect::Block);
@@ -480,7 +480,7 @@ fn day_view(state: &AppState, date: Date, today: Date, items: Vec<Item>) -> Valu
             ReleaseType::Patch,
             ReleaseType::Major,
         ] {
-            for (start, end) in windows_on(&state.policy, t, date) {
+            for (start, end) in windows_on(state.policy.as_ref(), t, date) {
                 let hours = format!("{}–{}", start.strftime("%H:%M"), time_of(&end));
                 let datetime = start.timestamp().to_string();
                 match windows.iter_mut().find(|(h, _, _)| *h == hours) {
