@@ -132,6 +132,10 @@ pub struct ServeArgs {
     /// Let tests set the clock through `PUT /api/v1/_test/clock` (never in production).
     #[arg(long, hide = true)]
     pub test_clock: bool,
+    /// Require this bearer token on `/metrics` (at least 16 characters). Prefer the
+    /// environment variable: a flag shows in the process list.
+    #[arg(long, env = "GREENLIGHT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// The release a command acts on, and the revision the change is based on.

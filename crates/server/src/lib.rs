@@ -55,6 +55,8 @@ pub struct ServeConfig {
     pub test_clock: bool,
     /// The bootstrap admin token to use on first run instead of a random one.
     pub bootstrap_token: Option<String>,
+    /// The bearer token `/metrics` requires; `None` leaves it open (for a loopback scraper).
+    pub metrics_token: Option<String>,
 }
 
 /// Why the server could not start.
@@ -124,6 +126,7 @@ pub fn state(store: Store, policy: Policy, test_clock: bool) -> AppState {
         flags: Arc::default(),
         live: tokio::sync::broadcast::channel(256).0,
         channels: Arc::default(),
+        metrics_token: None,
     }
 }
 
@@ -188,6 +191,15 @@ impl Server {
         let store = Store::open(&config.database_url).await?;
         let mut state = state(store, config.policy, config.test_clock);
         state.channels = Arc::new(channels);
+        state.metrics_token = match config.metrics_token.map(|t| t.trim().to_string()) {
+            Some(t) if t.len() >= 16 => Some(t.into()),
+            Some(_) => {
+                return Err(ServeError::Bootstrap(
+                    "GREENLIGHT_METRICS_TOKEN must be at least 16 characters".into(),
+                ));
+            }
+            None => None,
+        };
         let bootstrap_token = bootstrap(&state, config.bootstrap_token).await?;
         runner::interrupt_stale_runs(&state)
             .await

@@ -32,6 +32,7 @@ async fn serve(policy: Policy, args: ServeArgs) -> anyhow::Result<()> {
         policy,
         test_clock: args.test_clock,
         bootstrap_token: std::env::var("GREENLIGHT_BOOTSTRAP_TOKEN").ok(),
+        metrics_token: args.metrics_token.clone(),
     };
     let server = Server::start(config).await?;
     let addr = server.local_addr()?;

@@ -143,6 +143,14 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/metrics", get(meta::metrics))
+        .fallback(unknown_route)
+}
+
+/// Any path no route serves: a problem document (counted under `route="unmatched"`).
+async fn unknown_route(uri: axum::http::Uri) -> ApiError {
+    let path = uri.path();
+    let shown: String = path.chars().take(200).collect();
+    ApiError::NotFound(format!("no resource at `{shown}`"))
 }
 
 /// Routes whose bodies are larger than a command's, each with its own body limit: CI artifacts
