@@ -136,6 +136,13 @@ pub struct ServeArgs {
     /// environment variable: a flag shows in the process list.
     #[arg(long, env = "GREENLIGHT_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Most connections served at once; more wait until one closes.
+    #[arg(long, env = "GREENLIGHT_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers; an idle keep-alive connection is
+    /// closed after as long.
+    #[arg(long, env = "GREENLIGHT_HEADER_READ_TIMEOUT", default_value_t = 10)]
+    pub header_read_timeout: u64,
 }
 
 /// The release a command acts on, and the revision the change is based on.

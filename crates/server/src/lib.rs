@@ -42,6 +42,31 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 /// Longest a request may take before it is answered 503 (SQLite busy waits included).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Bounds on the connections a server holds, so idle or slow clients cannot exhaust its file
+/// descriptors or keep others out for long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Most connections open at once; further ones wait in the kernel's accept queue until
+    /// one closes.
+    pub max_connections: usize,
+    /// How long a client has to send a request's headers, counted from the connection's start
+    /// or the end of the previous response: a half-sent request and an idle keep-alive
+    /// connection are both closed after it.
+    pub header_read_timeout: Duration,
+    /// How long a shutdown waits for open connections (streams included) before it drops them.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 512,
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
 /// How a server starts.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -57,6 +82,8 @@ pub struct ServeConfig {
     pub bootstrap_token: Option<String>,
     /// The bearer token `/metrics` requires; `None` leaves it open (for a loopback scraper).
     pub metrics_token: Option<String>,
+    /// Connection limit and timeouts.
+    pub limits: ConnectionLimits,
 }
 
 /// Why the server could not start.
@@ -79,6 +106,9 @@ pub enum ServeError {
     /// The bootstrap token is unusable.
     #[error("{0}")]
     Bootstrap(String),
+    /// A serve option is out of range.
+    #[error("{0}")]
+    Config(String),
     /// The policy's `[git] repository` is not a repository the server can read.
     #[error(
         "policy git.repository: {0}; set it to a local clone, or to \"\" to record content with `greenlight release content`"
@@ -175,6 +205,7 @@ pub async fn bootstrap(
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    limits: ConnectionLimits,
     /// The admin token created on first run, to show once.
     pub bootstrap_token: Option<String>,
 }
@@ -194,7 +225,7 @@ impl Server {
         state.metrics_token = match config.metrics_token.map(|t| t.trim().to_string()) {
             Some(t) if t.len() >= 16 => Some(t.into()),
             Some(_) => {
-                return Err(ServeError::Bootstrap(
+                return Err(ServeError::Config(
                     "GREENLIGHT_METRICS_TOKEN must be at least 16 characters".into(),
                 ));
             }
@@ -210,9 +241,15 @@ impl Server {
                 addr: config.bind,
                 source,
             })?;
+        if config.limits.max_connections == 0 || config.limits.header_read_timeout.is_zero() {
+            return Err(ServeError::Config(
+                "the connection limit and the header read timeout must be above zero".into(),
+            ));
+        }
         Ok(Server {
             listener,
             state,
+            limits: config.limits,
             bootstrap_token,
         })
     }
@@ -235,14 +272,73 @@ impl Server {
         }
         let flags = flags::spawn_refresher(self.state.clone());
         let comms = comms::spawn_worker(self.state.clone());
-        axum::serve(self.listener, app(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        serve_connections(self.listener, app(self.state), self.limits, shutdown).await;
         monitor.abort();
         flags.abort();
         comms.abort();
         store.close().await;
         Ok(())
+    }
+}
+
+/// Accepts connections while fewer than `limits.max_connections` are open and serves each over
+/// HTTP/1.1 with the header-read timeout, until `shutdown` completes; then stops accepting and
+/// lets open connections finish for at most `limits.shutdown_grace`.
+async fn serve_connections(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(64 * 1024);
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // pause briefly rather than spin.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.shutdown_grace) => {
+            tracing::warn!("connections still open after the shutdown grace period; closing them");
+        }
     }
 }
 
