@@ -206,3 +206,251 @@ fn idle_and_half_sent_connections_are_closed_and_healthz_stays_answered() {
         attacker.join().unwrap();
     }
 }
+
+/// Asserts `response` is a problem document with `status`, and returns it.
+fn problem(response: reqwest::blocking::Response, status: u16) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(content_type, "application/problem+json");
+    let body: serde_json::Value = response.json().unwrap();
+    assert_eq!(body["status"], status);
+    body
+}
+
+#[test]
+fn every_api_error_is_a_problem_document() {
+    let db = Db::sqlite();
+    let server = Server::start(&db);
+    let client = http();
+    let unknown = client
+        .get(server.api("/no-such-thing"))
+        .bearer_auth(ADMIN)
+        .send()
+        .unwrap();
+    problem(unknown, 404);
+    let wrong_method = client
+        .delete(server.api("/releases"))
+        .bearer_auth(ADMIN)
+        .send()
+        .unwrap();
+    let allow = wrong_method.headers()["allow"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    problem(wrong_method, 405);
+    let odd_method = client
+        .request(
+            reqwest::Method::from_bytes(b"BREW").unwrap(),
+            server.api("/releases"),
+        )
+        .bearer_auth(ADMIN)
+        .send()
+        .unwrap();
+    problem(odd_method, 405);
+    let too_large = client
+        .post(server.api("/releases"))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 300 * 1024])
+        .send()
+        .unwrap();
+    let body = problem(too_large, 413);
+    assert_eq!(body["rule"], "body_limit");
+    let not_json = client
+        .post(server.api("/releases"))
+        .bearer_auth(ADMIN)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .unwrap();
+    let body = problem(not_json, 400);
+    assert_eq!(body["rule"], "input");
+}
+
+/// A PostgreSQL cluster of this test's own (`initdb` in a temporary directory, on a random
+/// loopback port), so it can be stopped and started without touching anyone else's.
+struct OwnPostgres {
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl OwnPostgres {
+    /// Creates and starts the cluster, or `None` when PostgreSQL's binaries are missing.
+    fn start() -> Option<OwnPostgres> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path().join("bin"))
+            .find(|bin| bin.join("initdb").exists());
+        let Some(bin) = bin else {
+            assert!(
+                std::env::var("GREENLIGHT_REQUIRE_POSTGRES").is_err_and(|_| true),
+                "PostgreSQL is required but initdb is missing"
+            );
+            eprintln!("skipped: no initdb under /usr/lib/postgresql");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = OwnPostgres { bin, dir, port };
+        if is_root() {
+            // initdb refuses to run as root: the cluster belongs to the postgres user.
+            let status = std::process::Command::new("chown")
+                .args(["postgres:", cluster.dir.path().to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let data = cluster.data();
+        cluster.run(
+            "initdb",
+            &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        );
+        cluster.pg_ctl_start();
+        Some(cluster)
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let program = self.bin.join(tool);
+        let mut command = if is_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&program);
+            c
+        } else {
+            std::process::Command::new(&program)
+        };
+        let out = command
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{tool} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn pg_ctl_start(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("postgres.log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-o",
+                &options,
+                "-l",
+                &log,
+                "-w",
+                "start",
+            ],
+        );
+    }
+
+    fn stop(&self) {
+        self.run(
+            "pg_ctl",
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        );
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let program = self.bin.join("pg_ctl");
+        let data = self.data();
+        let _ = if is_root() {
+            std::process::Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&program)
+                .args(["-D", &data, "-m", "immediate", "stop"])
+                .output()
+        } else {
+            std::process::Command::new(&program)
+                .args(["-D", &data, "-m", "immediate", "stop"])
+                .output()
+        };
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.starts_with(b"0\n"))
+}
+
+/// Asserts a request answered 503 with `Retry-After` as a problem document within a second.
+fn fails_fast(request: reqwest::blocking::RequestBuilder, what: &str) {
+    let started = Instant::now();
+    let response = request.send().unwrap();
+    let took = started.elapsed();
+    assert!(
+        response.headers().contains_key("retry-after"),
+        "{what}: no Retry-After"
+    );
+    problem(response, 503);
+    assert!(took < Duration::from_secs(1), "{what} took {took:?}");
+}
+
+#[test]
+fn an_unreachable_database_answers_503_with_retry_after_within_a_second() {
+    let Some(cluster) = OwnPostgres::start() else {
+        return;
+    };
+    let db = Db::at(cluster.url(), "postgres");
+    let server = Server::start(&db);
+    let client = http();
+    let list = || client.get(server.api("/releases")).bearer_auth(ADMIN);
+    assert_eq!(list().send().unwrap().status().as_u16(), 200);
+    cluster.stop();
+    for round in 0..3 {
+        fails_fast(list(), &format!("a read (round {round})"));
+        fails_fast(
+            client
+                .post(server.api("/releases"))
+                .bearer_auth(ADMIN)
+                .json(&serde_json::json!({"version": "1.4.0"})),
+            &format!("a write (round {round})"),
+        );
+    }
+    let ready = client.get(format!("{}/readyz", server.url)).send().unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
+    cluster.pg_ctl_start();
+    let started = Instant::now();
+    loop {
+        let status = list().send().unwrap().status().as_u16();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still {status} after the database came back"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -132,6 +132,7 @@ pub fn app(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::from_fn(problem::ensure_problem))
         .layer(TraceLayer::new_for_http())
         .merge(api::evaluation_routes(state.flags.clone()))
         .merge(comms::public::routes())
