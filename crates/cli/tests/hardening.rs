@@ -454,3 +454,52 @@ fn an_unreachable_database_answers_503_with_retry_after_within_a_second() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn evidence_and_metrics_take_their_documented_body_limits() {
+    let db = Db::sqlite();
+    let server = Server::start(&db);
+    let erin = server.add_user("erin", "engineering_lead");
+    let ci = server.add_user("ci", "qa_lead");
+    let planned = server.cli(&erin, &["release", "plan", "--version", "1.4.0"]);
+    support::assert_ok(&planned);
+    let client = http();
+
+    // A 3 MiB JUnit report (over axum's 2 MiB default) is parsed and decides the gate.
+    let padding = " ".repeat(3 * 1024 * 1024);
+    let junit = format!(
+        "<?xml version=\"1.0\"?>\n<testsuite name=\"s\" tests=\"1\">{padding}<testcase name=\"t\" classname=\"c\"/></testsuite>\n"
+    );
+    let upload = |body: Vec<u8>| {
+        client
+            .post(server.api("/releases/1.4.0/evidence?gate=unit_tests"))
+            .bearer_auth(&ci)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .unwrap()
+    };
+    let answer = upload(junit.into_bytes());
+    let status = answer.status().as_u16();
+    assert_eq!(status, 200, "{}", answer.text().unwrap());
+
+    // Over 50 MiB: 413 as a problem document.
+    let body = problem(upload(vec![b' '; 50 * 1024 * 1024 + 1]), 413);
+    assert_eq!(body["rule"], "body_limit");
+
+    // A 3 MiB batch of samples is taken; over 4 MiB is a 413 problem document.
+    let sample = r#"{"kind":"pool","exhausted":false}"#;
+    let batch = |pad: usize| format!("{{\"samples\":[{sample}]{}}}", " ".repeat(pad));
+    let ingest = |body: String| {
+        client
+            .post(server.api("/metrics"))
+            .bearer_auth(ADMIN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .unwrap()
+    };
+    let taken = ingest(batch(3 * 1024 * 1024));
+    assert_eq!(taken.status().as_u16(), 202, "{}", taken.text().unwrap());
+    problem(ingest(batch(4 * 1024 * 1024)), 413);
+}

@@ -156,17 +156,24 @@ async fn unknown_route(uri: axum::http::Uri) -> ApiError {
 /// Routes whose bodies are larger than a command's, each with its own body limit: CI artifacts
 /// and batches of health samples. Merged beside [`routes`], outside its small body limit.
 pub fn bulk_routes() -> Router<AppState> {
+    use axum::extract::DefaultBodyLimit;
     use tower_http::limit::RequestBodyLimitLayer;
+    // Both limits: tower-http's refuses by Content-Length before reading and caps a chunked
+    // body; axum's own default (2 MiB, applied by its body extractors) must be raised to the
+    // same number or it would refuse first.
+    let limited = |limit: usize| {
+        tower::ServiceBuilder::new()
+            .layer(DefaultBodyLimit::max(limit))
+            .layer(RequestBodyLimitLayer::new(limit))
+    };
     Router::new()
         .route(
             "/api/v1/releases/{key}/evidence",
-            post(evidence::upload).layer(RequestBodyLimitLayer::new(evidence::EVIDENCE_LIMIT)),
+            post(evidence::upload).layer(limited(evidence::EVIDENCE_LIMIT)),
         )
         .route(
             "/api/v1/metrics",
-            post(crate::health::ingest::ingest).layer(RequestBodyLimitLayer::new(
-                crate::health::ingest::BODY_LIMIT,
-            )),
+            post(crate::health::ingest::ingest).layer(limited(crate::health::ingest::BODY_LIMIT)),
         )
 }
 
