@@ -503,3 +503,60 @@ fn evidence_and_metrics_take_their_documented_body_limits() {
     assert_eq!(taken.status().as_u16(), 202, "{}", taken.text().unwrap());
     problem(ingest(batch(4 * 1024 * 1024)), 413);
 }
+
+fn nul_bytes_are_bad_input(db: &Db) {
+    let server = Server::start(db);
+    let client = http();
+    let refused = |response: reqwest::blocking::Response, what: &str| {
+        assert_eq!(response.status().as_u16(), 400, "{what} on {}", db.name);
+        let body = problem(response, 400);
+        assert_eq!(body["rule"], "nul_byte", "{what} on {}", db.name);
+    };
+    let get = |path: &str| client.get(server.api(path)).bearer_auth(ADMIN).send().unwrap();
+    refused(get("/releases/1.4%000"), "a path key");
+    refused(get("/flags/x%00y"), "a flag key");
+    refused(get("/events?release=%00"), "an event filter");
+    refused(get("/audit?actor=a%00b"), "an audit filter");
+    let created = client
+        .post(server.api("/users"))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/json")
+        .body(r#"{"id":"eve","display_name":"Eve\u0000Evil"}"#)
+        .send()
+        .unwrap();
+    refused(created, "a display name");
+    let planned = client
+        .post(server.api("/releases"))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/json")
+        .body(r#"{"version":"1.4.0\u0000"}"#)
+        .send()
+        .unwrap();
+    refused(planned, "a version");
+    let login = client
+        .post(format!("{}/ui/login", server.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("user=admin%00&password=whatever-long-enough&login_csrf=x")
+        .send()
+        .unwrap();
+    refused(login, "a sign-in user name");
+    let page = client
+        .get(format!("{}/ui/audit?actor=%00", server.url))
+        .send()
+        .unwrap();
+    refused(page, "a dashboard filter");
+    // Nothing was stored, and the server still answers.
+    let users: serde_json::Value = get("/users").json().unwrap();
+    assert!(
+        users.as_array().unwrap().iter().all(|u| u["id"] != "eve"),
+        "{users}"
+    );
+    assert_eq!(get("/releases").status().as_u16(), 200);
+}
+
+#[test]
+fn nul_bytes_are_refused_as_bad_input_on_both_backends() {
+    for db in support::databases() {
+        nul_bytes_are_bad_input(&db);
+    }
+}

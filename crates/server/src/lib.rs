@@ -11,6 +11,7 @@ pub mod comms;
 mod content;
 pub mod flags;
 pub mod health;
+pub mod input;
 pub mod metrics;
 pub mod passwords;
 pub mod problem;
@@ -134,9 +135,16 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(problem::ensure_problem))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(input::refuse_nul))
+        // Flag evaluation never reaches the database, so a NUL there is harmless: it stays
+        // outside every layer (see `api::evaluation_routes`).
         .merge(api::evaluation_routes(state.flags.clone()))
-        .merge(comms::public::routes())
-        .merge(ui::routes().layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
+        .merge(comms::public::routes().layer(axum::middleware::from_fn(input::refuse_nul)))
+        .merge(
+            ui::routes()
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+                .layer(axum::middleware::from_fn(input::refuse_nul)),
+        )
         .with_state(state)
 }
 

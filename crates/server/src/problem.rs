@@ -53,6 +53,9 @@ pub enum ApiError {
     /// The request itself is malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// The request holds a NUL byte (rule `nul_byte`).
+    #[error("{0}")]
+    Nul(String),
     /// The request body is larger than the endpoint takes.
     #[error("{0}")]
     TooLarge(String),
@@ -134,7 +137,7 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::Stale(_) => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::Nul(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -172,6 +175,11 @@ impl ApiError {
             ),
             ApiError::Forbidden(_) => ("forbidden".into(), Some("permission".into()), Vec::new()),
             ApiError::BadRequest(_) => ("bad_request".into(), Some("input".into()), Vec::new()),
+            ApiError::Nul(_) => (
+                "bad_request".into(),
+                Some(crate::input::RULE.into()),
+                Vec::new(),
+            ),
             ApiError::TooLarge(_) => (
                 "payload_too_large".into(),
                 Some("body_limit".into()),

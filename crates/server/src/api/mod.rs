@@ -320,7 +320,31 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let Json(value) = Json::<T>::from_request(req, state).await?;
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+        if !is_json {
+            return Err(ApiError::BadRequest(
+                "request body: expected `Content-Type: application/json`".into(),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge(format!("request body: {}", rejection.body_text()))
+                } else {
+                    ApiError::BadRequest(format!("request body: {}", rejection.body_text()))
+                }
+            })?;
+        if crate::input::json_has_nul(&bytes) {
+            return Err(crate::input::refused("the request body"));
+        }
+        let Json(value) = Json::<T>::from_bytes(&bytes)?;
         Ok(Body(value))
     }
 }
