@@ -512,7 +512,13 @@ fn nul_bytes_are_bad_input(db: &Db) {
         let body = problem(response, 400);
         assert_eq!(body["rule"], "nul_byte", "{what} on {}", db.name);
     };
-    let get = |path: &str| client.get(server.api(path)).bearer_auth(ADMIN).send().unwrap();
+    let get = |path: &str| {
+        client
+            .get(server.api(path))
+            .bearer_auth(ADMIN)
+            .send()
+            .unwrap()
+    };
     refused(get("/releases/1.4%000"), "a path key");
     refused(get("/flags/x%00y"), "a flag key");
     refused(get("/events?release=%00"), "an event filter");
@@ -559,4 +565,99 @@ fn nul_bytes_are_refused_as_bad_input_on_both_backends() {
     for db in support::databases() {
         nul_bytes_are_bad_input(&db);
     }
+}
+
+/// Asserts a page carries the security headers and holds no inline script or style.
+fn secure_page(response: reqwest::blocking::Response, signed_in: bool, what: &str) {
+    assert_eq!(response.status().as_u16(), 200, "{what}");
+    let headers = response.headers().clone();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{what}: no {name} header"))
+    };
+    let csp = header("content-security-policy");
+    assert!(csp.contains("script-src 'self'"), "{what}: {csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+    assert_eq!(header("x-frame-options"), "DENY", "{what}");
+    assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(header("referrer-policy"), "no-referrer", "{what}");
+    if signed_in {
+        assert_eq!(header("cache-control"), "no-store", "{what}");
+    }
+    assert!(
+        headers.get("strict-transport-security").is_none(),
+        "{what}: HSTS over http"
+    );
+    let html = response.text().unwrap();
+    for (i, _) in html.match_indices("<script") {
+        let tag = &html[i..html[i..].find('>').map_or(html.len(), |end| i + end)];
+        assert!(tag.contains(" src="), "{what}: inline script {tag}");
+    }
+    assert!(!html.contains("<style"), "{what}: inline style");
+    assert!(!html.contains(" style="), "{what}: inline style attribute");
+    assert!(!html.contains(" onclick="), "{what}: inline handler");
+}
+
+#[test]
+fn dashboard_and_status_pages_carry_security_headers() {
+    use support::dashboard;
+    let db = Db::sqlite();
+    let server = Server::start(&db);
+    let erin = server.add_user("erin", "engineering_lead");
+    support::assert_ok(&server.cli(&erin, &["release", "plan", "--version", "1.4.0"]));
+    let client = http();
+    secure_page(
+        client
+            .get(format!("{}/ui/login", server.url))
+            .send()
+            .unwrap(),
+        true,
+        "sign-in page",
+    );
+    secure_page(
+        client.get(format!("{}/status", server.url)).send().unwrap(),
+        false,
+        "status page",
+    );
+    let css = client
+        .get(format!("{}/status/status.css", server.url))
+        .send()
+        .unwrap();
+    assert_eq!(css.status().as_u16(), 200);
+    let session = dashboard::sign_in(&server, &erin);
+    for page in [
+        "/ui/releases",
+        "/ui/releases/1.4.0",
+        "/ui/flags",
+        "/ui/audit",
+        "/ui/calendar",
+    ] {
+        secure_page(dashboard::get(&server, &session, page), true, page);
+    }
+    let api = client
+        .get(server.api("/me"))
+        .bearer_auth(&erin)
+        .send()
+        .unwrap();
+    assert_eq!(api.headers()["cache-control"], "no-store");
+    assert_eq!(api.headers()["x-content-type-options"], "nosniff");
+    drop(server);
+
+    // Behind https (the policy's public URL), HSTS too.
+    let db = Db::sqlite();
+    let server = Server::start_with_policy(
+        &db,
+        "[communications]\npublic_url = \"https://greenlight.example\"\n",
+    );
+    let page = client
+        .get(format!("{}/ui/login", server.url))
+        .send()
+        .unwrap();
+    let hsts = page.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap();
+    assert!(hsts.starts_with("max-age="), "{hsts}");
 }

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod comms;
 mod content;
 pub mod flags;
+pub mod headers;
 pub mod health;
 pub mod input;
 pub mod metrics;
@@ -122,6 +123,9 @@ pub enum ServeError {
 
 /// Builds the application (routes and layers) over `state`.
 pub fn app(state: AppState) -> Router {
+    let refuse_nul = || axum::middleware::from_fn(input::refuse_nul);
+    let security =
+        || axum::middleware::from_fn_with_state(state.clone(), headers::security_headers);
     api::routes()
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(api::bulk_routes())
@@ -135,15 +139,22 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(problem::ensure_problem))
         .layer(TraceLayer::new_for_http())
-        .layer(axum::middleware::from_fn(input::refuse_nul))
-        // Flag evaluation never reaches the database, so a NUL there is harmless: it stays
-        // outside every layer (see `api::evaluation_routes`).
+        .layer(refuse_nul())
+        .layer(security())
+        // Flag evaluation never reaches the database, so a NUL there is harmless, and its
+        // answers are JSON for SDKs: it stays outside every layer (see
+        // `api::evaluation_routes`).
         .merge(api::evaluation_routes(state.flags.clone()))
-        .merge(comms::public::routes().layer(axum::middleware::from_fn(input::refuse_nul)))
+        .merge(
+            comms::public::routes()
+                .layer(refuse_nul())
+                .layer(security()),
+        )
         .merge(
             ui::routes()
                 .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-                .layer(axum::middleware::from_fn(input::refuse_nul)),
+                .layer(refuse_nul())
+                .layer(security()),
         )
         .with_state(state)
 }

@@ -31,6 +31,7 @@ const RECENT: i64 = 100;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/status", get(page))
+        .route("/status/status.css", get(css))
         .route("/status/api/v2/summary.json", get(summary))
         .route("/feed/{file}", get(feed))
 }
@@ -272,20 +273,33 @@ fn maintenance(release: &Release, posts: &[&ReleaseCommunication], now: Timestam
     })
 }
 
+/// The status page's style, served as a file so the page needs no inline style (its content
+/// security policy allows none).
+const CSS: &str = "body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #1b1b1b; }
+.banner { padding: 1rem; border-radius: .5rem; font-weight: 600; }
+.none { background: #e6f4ea; } .maintenance { background: #e8f0fe; } .major, .minor, .critical { background: #fce8e6; }
+article { border-top: 1px solid #ccc; padding: .5rem 0; }
+pre { white-space: pre-wrap; font-family: inherit; }
+time { color: #555; }
+";
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CSS,
+    )
+}
+
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ summary.page.name }} status</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #1b1b1b; }
-.banner { padding: 1rem; border-radius: .5rem; font-weight: 600; }
-.none { background: #e6f4ea; } .maintenance { background: #e8f0fe; } .major, .minor, .critical { background: #fce8e6; }
-article { border-top: 1px solid #ccc; padding: .5rem 0; }
-pre { white-space: pre-wrap; font-family: inherit; }
-time { color: #555; }
-</style>
+<link rel="stylesheet" href="/status/status.css">
 </head>
 <body>
 <h1>{{ summary.page.name }} status</h1>
