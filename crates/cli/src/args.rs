@@ -143,6 +143,12 @@ pub struct ServeArgs {
     /// closed after as long.
     #[arg(long, env = "GREENLIGHT_HEADER_READ_TIMEOUT", default_value_t = 10)]
     pub header_read_timeout: u64,
+    /// Most release streams (Server-Sent Events) open at once; more get 503.
+    #[arg(long, env = "GREENLIGHT_MAX_STREAMS", default_value_t = 256)]
+    pub max_streams: usize,
+    /// Most release streams one user may hold open at once; more get 429.
+    #[arg(long, env = "GREENLIGHT_MAX_STREAMS_PER_USER", default_value_t = 8)]
+    pub max_streams_per_user: usize,
 }
 
 /// The release a command acts on, and the revision the change is based on.

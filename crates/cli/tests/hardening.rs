@@ -661,3 +661,118 @@ fn dashboard_and_status_pages_carry_security_headers() {
         .unwrap();
     assert!(hsts.starts_with("max-age="), "{hsts}");
 }
+
+/// Opens a release stream over a raw connection; its status and the connection.
+fn open_stream(server: &Server, token: &str, version: &str) -> (u16, TcpStream) {
+    let addr = server.url.trim_start_matches("http://");
+    let mut conn = TcpStream::connect(addr).unwrap();
+    let request = format!(
+        "GET /api/v1/releases/{version}/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    conn.write_all(request.as_bytes()).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = [0u8; 12];
+    conn.read_exact(&mut head).unwrap();
+    let status = std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap();
+    (status, conn)
+}
+
+/// Reads `conn` until `needle` shows up, for at most `limit`.
+fn read_until(conn: &mut TcpStream, needle: &str, limit: Duration) -> bool {
+    let started = Instant::now();
+    conn.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < limit {
+        match conn.read(&mut buf) {
+            Ok(0) => return false,
+            Ok(n) => {
+                seen.extend_from_slice(&buf[..n]);
+                if String::from_utf8_lossy(&seen).contains(needle) {
+                    return true;
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    false
+}
+
+fn stream_polls(server: &Server) -> f64 {
+    let text = http()
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with("greenlight_release_stream_polls_total"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn release_streams_are_limited_and_share_one_poll() {
+    let db = Db::sqlite();
+    let server = Server::start_with(
+        &db,
+        &["--max-streams", "3", "--max-streams-per-user", "2"],
+        &[],
+    );
+    let erin = server.add_user("erin", "engineering_lead");
+    let quinn = server.add_user("quinn", "qa_lead");
+    support::assert_ok(&server.cli(&erin, &["release", "plan", "--version", "1.4.0"]));
+
+    let (status, mut first) = open_stream(&server, &erin, "1.4.0");
+    assert_eq!(status, 200);
+    let (status, second) = open_stream(&server, &erin, "1.4.0");
+    assert_eq!(status, 200);
+    let (status, mut third) = open_stream(&server, &erin, "1.4.0");
+    assert_eq!(status, 429, "a third stream for one user");
+    assert!(read_until(
+        &mut third,
+        "stream_limit",
+        Duration::from_secs(2)
+    ));
+    let (status, _quinns) = open_stream(&server, &quinn, "1.4.0");
+    assert_eq!(status, 200);
+    let (status, mut over) = open_stream(&server, ADMIN, "1.4.0");
+    assert_eq!(status, 503, "a fourth stream on a server that takes three");
+    assert!(read_until(&mut over, "retry-after", Duration::from_secs(2)));
+
+    // Three streams of one release: one poll every 200 ms between them, not three.
+    let before = stream_polls(&server);
+    std::thread::sleep(Duration::from_secs(2));
+    let polls = stream_polls(&server) - before;
+    assert!(
+        polls <= 14.0,
+        "{polls} store polls in 2 s for three streams of one release"
+    );
+    assert!(polls >= 3.0, "the shared poll is not running ({polls})");
+
+    // The shared poll delivers: a freeze reaches the stream.
+    support::assert_ok(&server.cli(&erin, &["release", "freeze", "1.4.0"]));
+    assert!(
+        read_until(&mut first, "code_freeze_started", Duration::from_secs(5)),
+        "the freeze did not reach the stream"
+    );
+
+    // Closed streams give their places back.
+    drop(first);
+    drop(second);
+    let started = Instant::now();
+    loop {
+        let (status, _conn) = open_stream(&server, &erin, "1.4.0");
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "erin's closed streams still count ({status})"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}

@@ -57,6 +57,8 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// How long a shutdown waits for open connections (streams included) before it drops them.
     pub shutdown_grace: Duration,
+    /// How many release streams (Server-Sent Events) may be open, per user and in all.
+    pub streams: api::stream::StreamLimits,
 }
 
 impl Default for ConnectionLimits {
@@ -65,6 +67,7 @@ impl Default for ConnectionLimits {
             max_connections: 512,
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
+            streams: api::stream::StreamLimits::default(),
         }
     }
 }
@@ -177,6 +180,7 @@ pub fn state(store: Store, policy: Policy, test_clock: bool) -> AppState {
         live: tokio::sync::broadcast::channel(256).0,
         channels: Arc::default(),
         metrics_token: None,
+        streams: Arc::default(),
     }
 }
 
@@ -242,6 +246,7 @@ impl Server {
         let store = Store::open(&config.database_url).await?;
         let mut state = state(store, config.policy, config.test_clock);
         state.channels = Arc::new(channels);
+        state.streams = Arc::new(api::stream::Streams::new(config.limits.streams));
         state.metrics_token = match config.metrics_token.map(|t| t.trim().to_string()) {
             Some(t) if t.len() >= 16 => Some(t.into()),
             Some(_) => {

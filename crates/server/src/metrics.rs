@@ -23,6 +23,7 @@ pub struct Metrics {
     requests: Family<Labels, Counter>,
     latency: Family<Labels, Histogram>,
     releases: Family<Labels, Gauge>,
+    stream_polls: Counter,
 }
 
 impl Default for Metrics {
@@ -40,11 +41,18 @@ impl Default for Metrics {
             latency.clone(),
         );
         registry.register("releases", "Releases by status", releases.clone());
+        let stream_polls = Counter::default();
+        registry.register(
+            "release_stream_polls",
+            "Store polls for release streams (one per followed release, shared by its streams)",
+            stream_polls.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
             releases,
+            stream_polls,
         }
     }
 }
@@ -61,6 +69,11 @@ impl Metrics {
         let mut with_status = labels;
         with_status.push(("status".to_string(), status.to_string()));
         self.requests.get_or_create(&with_status).inc();
+    }
+
+    /// Counts one store poll for release streams.
+    pub fn count_stream_poll(&self) {
+        self.stream_polls.inc();
     }
 
     /// Sets the releases-by-status gauges.

@@ -56,6 +56,9 @@ pub enum ApiError {
     /// The request holds a NUL byte (rule `nul_byte`).
     #[error("{0}")]
     Nul(String),
+    /// The caller holds as many release streams as one user may (429, rule `stream_limit`).
+    #[error("{0}")]
+    TooManyStreams(String),
     /// The request body is larger than the endpoint takes.
     #[error("{0}")]
     TooLarge(String),
@@ -139,6 +142,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) | ApiError::Nul(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -185,6 +189,11 @@ impl ApiError {
                 Some("body_limit".into()),
                 Vec::new(),
             ),
+            ApiError::TooManyStreams(_) => (
+                "too_many_requests".into(),
+                Some("stream_limit".into()),
+                Vec::new(),
+            ),
             ApiError::Unavailable(_) => ("unavailable".into(), None, Vec::new()),
             ApiError::Internal(_) => ("internal".into(), None, Vec::new()),
         };
@@ -207,7 +216,7 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if matches!(self, ApiError::Unavailable(_)) {
+        if matches!(self, ApiError::Unavailable(_) | ApiError::TooManyStreams(_)) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use greenlight_core::Policy;
+use greenlight_server::api::stream::StreamLimits;
 use greenlight_server::{ConnectionLimits, ServeConfig, Server, shutdown_signal};
 use greenlight_store::redact;
 use tracing_subscriber::EnvFilter;
@@ -36,6 +37,10 @@ async fn serve(policy: Policy, args: ServeArgs) -> anyhow::Result<()> {
         limits: ConnectionLimits {
             max_connections: args.max_connections,
             header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout),
+            streams: StreamLimits {
+                max_streams: args.max_streams,
+                max_streams_per_user: args.max_streams_per_user,
+            },
             ..ConnectionLimits::default()
         },
     };
