@@ -776,3 +776,97 @@ fn release_streams_are_limited_and_share_one_poll() {
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+#[test]
+fn public_posts_are_plain_text_without_their_sender_and_csv_cells_are_not_formulas() {
+    use support::dashboard;
+    let db = Db::sqlite();
+    let server = Server::start(&db);
+    let erin = server.add_user("erin", "engineering_lead");
+    support::assert_ok(&server.cli(&erin, &["release", "plan", "--version", "1.4.0"]));
+    let client = http();
+    let hostile = "Back <script>alert(1)</script><img src=x onerror=alert(2)> soon";
+    let posted = client
+        .post(server.api("/releases/1.4.0/communications"))
+        .bearer_auth(&erin)
+        .json(&serde_json::json!({
+            "communication_type": "status_page",
+            "audience": "all_users",
+            "subject": "Maintenance <b>tonight</b>",
+            "message": hostile,
+        }))
+        .send()
+        .unwrap();
+    assert_eq!(posted.status().as_u16(), 201, "{}", posted.text().unwrap());
+
+    let feed = client
+        .get(format!("{}/feed/all_users.json", server.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(feed.contains("Back alert(1) soon"), "{feed}");
+    assert!(feed.contains("Maintenance tonight"), "{feed}");
+    assert!(!feed.contains('<') && !feed.contains("\\u003c"), "{feed}");
+    assert!(
+        !feed.contains("sent_by") && !feed.contains("erin"),
+        "{feed}"
+    );
+    let summary = client
+        .get(format!("{}/status/api/v2/summary.json", server.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(summary.contains("Back alert(1) soon"), "{summary}");
+    assert!(
+        !summary.contains('<') && !summary.contains("erin"),
+        "{summary}"
+    );
+    let page = client
+        .get(format!("{}/status", server.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        !page.contains("<script>") && !page.contains("<img"),
+        "{page}"
+    );
+
+    // A user whose display name a spreadsheet would run: the CSV export shows it as text,
+    // the JSON export as it is.
+    let formula = "=HYPERLINK(\"http://evil.example\",\"x\")";
+    let created = client
+        .post(server.api("/users"))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({"id": "mallory", "display_name": formula}))
+        .send()
+        .unwrap();
+    assert_eq!(
+        created.status().as_u16(),
+        201,
+        "{}",
+        created.text().unwrap()
+    );
+    let admin = dashboard::sign_in(&server, ADMIN);
+    let csv = dashboard::get(&server, &admin, "/ui/audit/export.csv")
+        .text()
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let mut cells = 0;
+    for row in reader.records() {
+        for cell in row.unwrap().iter() {
+            cells += 1;
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a formula cell: {cell}"
+            );
+        }
+    }
+    assert!(cells > 0);
+    let json = dashboard::get(&server, &admin, "/ui/audit/export.json")
+        .text()
+        .unwrap();
+    assert!(json.contains("=HYPERLINK"), "{json}");
+}
