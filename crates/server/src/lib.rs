@@ -127,6 +127,8 @@ pub enum ServeError {
 /// Builds the application (routes and layers) over `state`.
 pub fn app(state: AppState) -> Router {
     let refuse_nul = || axum::middleware::from_fn(input::refuse_nul);
+    let timeout =
+        || TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT);
     let security =
         || axum::middleware::from_fn_with_state(state.clone(), headers::security_headers);
     api::routes()
@@ -136,10 +138,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(timeout())
         .layer(axum::middleware::from_fn(problem::ensure_problem))
         .layer(TraceLayer::new_for_http())
         .layer(refuse_nul())
@@ -148,14 +147,18 @@ pub fn app(state: AppState) -> Router {
         // answers are JSON for SDKs: it stays outside every layer (see
         // `api::evaluation_routes`).
         .merge(api::evaluation_routes(state.flags.clone()))
+        // The pages get the same time bound as the API, so a client trickling a form body
+        // cannot hold a handler (a stream's body is not bounded by it: only its start is).
         .merge(
             comms::public::routes()
+                .layer(timeout())
                 .layer(refuse_nul())
                 .layer(security()),
         )
         .merge(
             ui::routes()
                 .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+                .layer(timeout())
                 .layer(refuse_nul())
                 .layer(security()),
         )
