@@ -870,3 +870,27 @@ fn public_posts_are_plain_text_without_their_sender_and_csv_cells_are_not_formul
         .unwrap();
     assert!(json.contains("=HYPERLINK"), "{json}");
 }
+
+#[test]
+fn a_trickled_flag_evaluation_body_is_cut_off() {
+    let db = Db::sqlite();
+    let server = Server::start(&db);
+    let addr = server.url.trim_start_matches("http://");
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.write_all(
+        b"POST /ofrep/v1/evaluate/flags/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"context\":",
+    )
+    .unwrap();
+    let started = Instant::now();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut answer = [0u8; 12];
+    conn.read_exact(&mut answer).unwrap();
+    assert_eq!(
+        &answer,
+        b"HTTP/1.1 408",
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
