@@ -251,15 +251,20 @@ fn every_api_error_is_a_problem_document() {
         .send()
         .unwrap();
     problem(odd_method, 405);
-    let too_large = client
-        .post(server.api("/releases"))
-        .bearer_auth(ADMIN)
-        .header("content-type", "application/json")
-        .body(vec![b' '; 300 * 1024])
-        .send()
-        .unwrap();
-    let body = problem(too_large, 413);
-    assert_eq!(body["rule"], "body_limit");
+    let too_large = announce_body(
+        &server,
+        "/api/v1/releases",
+        ADMIN,
+        "application/json",
+        300 * 1024,
+    );
+    assert!(too_large.starts_with("HTTP/1.1 413"), "{too_large}");
+    assert!(
+        too_large.contains("application/problem+json"),
+        "{too_large}"
+    );
+    assert!(too_large.contains("\"rule\":\"body_limit\""), "{too_large}");
+    assert!(too_large.contains("connection: close"), "{too_large}");
     let not_json = client
         .post(server.api("/releases"))
         .bearer_auth(ADMIN)
@@ -483,9 +488,19 @@ fn evidence_and_metrics_take_their_documented_body_limits() {
     let status = answer.status().as_u16();
     assert_eq!(status, 200, "{}", answer.text().unwrap());
 
-    // Over 50 MiB: 413 as a problem document.
-    let body = problem(upload(vec![b' '; 50 * 1024 * 1024 + 1]), 413);
-    assert_eq!(body["rule"], "body_limit");
+    // Over 50 MiB: 413 as a problem document, before the body is read. (Sent raw: the server
+    // answers and closes without reading the body, which a client still writing it sees as a
+    // broken pipe.)
+    let refused = announce_body(
+        &server,
+        "/api/v1/releases/1.4.0/evidence?gate=unit_tests",
+        &ci,
+        "application/octet-stream",
+        50 * 1024 * 1024 + 1,
+    );
+    assert!(refused.starts_with("HTTP/1.1 413"), "{refused}");
+    assert!(refused.contains("application/problem+json"), "{refused}");
+    assert!(refused.contains("\"rule\":\"body_limit\""), "{refused}");
 
     // A 3 MiB batch of samples is taken; over 4 MiB is a 413 problem document.
     let sample = r#"{"kind":"pool","exhausted":false}"#;
@@ -501,7 +516,38 @@ fn evidence_and_metrics_take_their_documented_body_limits() {
     };
     let taken = ingest(batch(3 * 1024 * 1024));
     assert_eq!(taken.status().as_u16(), 202, "{}", taken.text().unwrap());
-    problem(ingest(batch(4 * 1024 * 1024)), 413);
+    let refused = announce_body(
+        &server,
+        "/api/v1/metrics",
+        ADMIN,
+        "application/json",
+        4 * 1024 * 1024 + 1,
+    );
+    assert!(refused.starts_with("HTTP/1.1 413"), "{refused}");
+    assert!(refused.contains("application/problem+json"), "{refused}");
+}
+
+/// Sends a request announcing a body of `length` bytes (and only its first bytes), and returns
+/// what the server answers.
+fn announce_body(
+    server: &Server,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    length: usize,
+) -> String {
+    let addr = server.url.trim_start_matches("http://");
+    let mut conn = TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    let _ = conn.write_all(&[b' '; 1024]);
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 fn nul_bytes_are_bad_input(db: &Db) {

@@ -296,6 +296,11 @@ pub async fn ensure_problem(
             headers.insert(name, value.clone());
         }
     }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The body was refused unread, so the connection cannot carry another request: say so,
+        // or a client would reuse it and see it break.
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if status == StatusCode::SERVICE_UNAVAILABLE && !headers.contains_key(header::RETRY_AFTER) {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
     }
