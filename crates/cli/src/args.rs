@@ -132,6 +132,23 @@ pub struct ServeArgs {
     /// Let tests set the clock through `PUT /api/v1/_test/clock` (never in production).
     #[arg(long, hide = true)]
     pub test_clock: bool,
+    /// Require this bearer token on `/metrics` (at least 16 characters). Prefer the
+    /// environment variable: a flag shows in the process list.
+    #[arg(long, env = "GREENLIGHT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Most connections served at once; more wait until one closes.
+    #[arg(long, env = "GREENLIGHT_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers; an idle keep-alive connection is
+    /// closed after as long.
+    #[arg(long, env = "GREENLIGHT_HEADER_READ_TIMEOUT", default_value_t = 10)]
+    pub header_read_timeout: u64,
+    /// Most release streams (Server-Sent Events) open at once; more get 503.
+    #[arg(long, env = "GREENLIGHT_MAX_STREAMS", default_value_t = 256)]
+    pub max_streams: usize,
+    /// Most release streams one user may hold open at once; more get 429.
+    #[arg(long, env = "GREENLIGHT_MAX_STREAMS_PER_USER", default_value_t = 8)]
+    pub max_streams_per_user: usize,
 }
 
 /// The release a command acts on, and the revision the change is based on.

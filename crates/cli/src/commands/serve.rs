@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use greenlight_core::Policy;
-use greenlight_server::{ServeConfig, Server, shutdown_signal};
+use greenlight_server::api::stream::StreamLimits;
+use greenlight_server::{ConnectionLimits, ServeConfig, Server, shutdown_signal};
 use greenlight_store::redact;
 use tracing_subscriber::EnvFilter;
 
@@ -32,6 +33,16 @@ async fn serve(policy: Policy, args: ServeArgs) -> anyhow::Result<()> {
         policy,
         test_clock: args.test_clock,
         bootstrap_token: std::env::var("GREENLIGHT_BOOTSTRAP_TOKEN").ok(),
+        metrics_token: args.metrics_token.clone(),
+        limits: ConnectionLimits {
+            max_connections: args.max_connections,
+            header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout),
+            streams: StreamLimits {
+                max_streams: args.max_streams,
+                max_streams_per_user: args.max_streams_per_user,
+            },
+            ..ConnectionLimits::default()
+        },
     };
     let server = Server::start(config).await?;
     let addr = server.local_addr()?;

@@ -79,7 +79,7 @@ pub struct Accepted {
 /// Takes a batch of health samples.
 #[utoipa::path(post, path = "/api/v1/metrics", tag = "monitoring", request_body = MetricsBatch,
     responses((status = 202, body = Accepted), (status = 400, body = Problem),
-        (status = 401, body = Problem)),
+        (status = 401, body = Problem), (status = 413, body = Problem)),
     security(("bearer" = [])))]
 pub async fn ingest(
     State(state): State<AppState>,
