@@ -1689,6 +1689,8 @@ fn plan_cmd(release_type: ReleaseType, version: Option<&str>, date: Option<&str>
         planned_date: date.map(at),
         title: None,
         from_version: None,
+        trigger: None,
+        severity: None,
     }
 }
 
