@@ -3,7 +3,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use greenlight_core::Actor;
+use greenlight_core::{Action, Actor};
 use greenlight_store::User;
 use sha2::{Digest, Sha256};
 
@@ -47,6 +47,18 @@ impl Auth {
             actor: Actor::user(user.id.clone(), user.roles.iter().copied()),
             user,
         }
+    }
+
+    /// Refuses (403, rule `permission`) unless the caller may read what `action` governs: a
+    /// role the permission table lists, or an administrator for [`greenlight_core::roles::ADMIN_READS`].
+    pub fn require_read(&self, action: Action) -> Result<(), ApiError> {
+        if self.actor.may_read(action, self.user.is_admin) {
+            return Ok(());
+        }
+        Err(self.actor.require(action).err().map_or_else(
+            || ApiError::Forbidden(format!("{} may not {}", self.user.id, action.as_str())),
+            ApiError::from,
+        ))
     }
 
     /// Refuses unless the caller is an administrator.

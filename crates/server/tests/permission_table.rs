@@ -49,6 +49,11 @@ impl Caller {
     }
 }
 
+/// The dashboard session secret of `caller`.
+fn session_secret(caller: Caller) -> String {
+    format!("gls_test_{}", caller.token())
+}
+
 /// How far the release is prepared before a case runs.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 enum Stage {
@@ -118,13 +123,20 @@ async fn env(stage: Stage) -> Env {
         store.create_user(&user, &change).await.unwrap();
         let token = TokenRecord {
             id: Uuid::new_v4(),
-            user_id: id,
+            user_id: id.clone(),
             name: "test".into(),
             token_hash: token_hash(&caller.token()),
             created_at: now,
             revoked_at: None,
         };
         store.create_token(&token, &change).await.unwrap();
+        let expires = "2026-12-02T18:00:00Z".parse().unwrap();
+        let hash = token_hash(&session_secret(caller));
+        let change = Change::new(now, id.clone(), "session.create");
+        store
+            .create_session(&hash, &id, "csrf", expires, &change)
+            .await
+            .unwrap();
     }
     let app = greenlight_server::app(state);
     prepare(&app, stage).await;
@@ -455,39 +467,190 @@ async fn every_command_endpoint_follows_the_permission_table() {
     assert_eq!(checked, cases().len() * Caller::all().len());
 }
 
+/// Who may read an endpoint.
+#[derive(Debug, Clone, Copy)]
+enum Read {
+    /// Every valid token (`roles::OPEN_READS`).
+    Open,
+    /// The roles the table lists for the action (and administrators for `ADMIN_READS`).
+    Table(Action),
+    /// Administrators only.
+    Admin,
+}
+
+impl Read {
+    fn allows(self, caller: Caller) -> bool {
+        let admin = caller == Caller::Admin;
+        match self {
+            Read::Open => true,
+            Read::Admin => admin,
+            Read::Table(action) => {
+                let actor = greenlight_core::Actor::user("u", caller.role());
+                actor.may_read(action, admin)
+            }
+        }
+    }
+}
+
+/// Every read endpoint of the API (as the OpenAPI document names it) and who may read it.
+fn api_reads() -> Vec<(&'static str, Read)> {
+    use Action::*;
+    let mut reads: Vec<(&'static str, Read)> = greenlight_core::roles::OPEN_READS
+        .iter()
+        .map(|path| (*path, Read::Open))
+        .collect();
+    reads.extend([
+        (
+            "/api/v1/releases/{key}/runs",
+            Read::Table(AccessDeploymentLogs),
+        ),
+        (
+            "/api/v1/releases/{key}/stream",
+            Read::Table(AccessDeploymentLogs),
+        ),
+        ("/api/v1/releases/{key}/audit", Read::Table(ReadAuditTrail)),
+        ("/api/v1/audit", Read::Table(ReadAuditTrail)),
+        ("/api/v1/audit/verify", Read::Table(ReadAuditTrail)),
+        (
+            "/api/v1/releases/{key}/communications",
+            Read::Table(ReadCommunications),
+        ),
+        ("/api/v1/comms", Read::Table(ReadCommunications)),
+        ("/api/v1/comms/recipients", Read::Table(ReadRecipients)),
+        ("/api/v1/users", Read::Admin),
+    ]);
+    reads
+}
+
+/// Reads that need no token at all: the API's description and the probes.
+const PUBLIC_READS: &[&str] = &["/healthz", "/readyz"];
+
+/// Reads covered by their own tests (`accounts_are_for_admins`: the user or an admin).
+const OTHER_READS: &[&str] = &["/api/v1/users/{id}/tokens"];
+
+fn concrete(template: &str) -> String {
+    template
+        .replace(
+            "{key}",
+            if template.contains("/flags/") {
+                "rhythm"
+            } else {
+                "1.4.0"
+            },
+        )
+        .replace("{id}", "norole")
+}
+
+/// GET without reading an event stream's endless body.
+async fn get_status(
+    app: &Router,
+    path: &str,
+    token: Option<&str>,
+    cookie: Option<&str>,
+) -> StatusCode {
+    let mut request = Request::builder().method(Method::GET).uri(path);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    response.status()
+}
+
 #[tokio::test]
-async fn reads_need_a_token_and_are_open_to_every_role() {
+async fn every_read_endpoint_is_in_the_table_and_follows_it() {
     let current = env(Stage::Frozen).await;
-    let reads = [
-        "/api/v1/releases",
-        "/api/v1/releases/1.4.0",
-        "/api/v1/releases/1.4.0/checklist",
-        "/api/v1/releases/1.4.0/gates",
-        "/api/v1/releases/1.4.0/approvals",
-        "/api/v1/releases/1.4.0/events",
-        "/api/v1/releases/1.4.0/audit",
-        "/api/v1/releases/1.4.0/communications",
-        "/api/v1/releases/1.4.0/runs",
-        "/api/v1/releases/1.4.0/health",
-        "/api/v1/events",
-        "/api/v1/audit",
-        "/api/v1/audit/verify",
-        "/api/v1/environments",
-        "/api/v1/me",
-        "/api/v1/policy",
-        "/api/v1/permissions",
-        "/api/v1/window",
-        "/api/v1/calendar",
-        "/api/v1/comms",
-        "/api/v1/comms/recipients",
-    ];
-    for path in reads {
-        let (status, _) = call(&current.app, Method::GET, path, None, None).await;
+    let (_, doc) = call(
+        &current.app,
+        Method::GET,
+        "/api/v1/openapi.json",
+        None,
+        None,
+    )
+    .await;
+    let reads = api_reads();
+    let mut documented: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, item)| item.get("get").is_some())
+        .map(|(path, _)| path.clone())
+        .collect();
+    documented.sort();
+    let mut covered: Vec<String> = reads
+        .iter()
+        .map(|(p, _)| p.to_string())
+        .chain(
+            PUBLIC_READS
+                .iter()
+                .chain(OTHER_READS)
+                .map(|p| p.to_string()),
+        )
+        .collect();
+    covered.sort();
+    assert_eq!(
+        documented, covered,
+        "every GET of the OpenAPI document needs its decision here"
+    );
+    for (template, read) in reads {
+        let path = concrete(template);
+        let status = get_status(&current.app, &path, None, None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} without a token");
         for caller in Caller::all() {
-            let (status, body) =
-                call(&current.app, Method::GET, path, Some(&caller.token()), None).await;
-            assert_eq!(status, StatusCode::OK, "{path} as {caller:?}: {body}");
+            let status = get_status(&current.app, &path, Some(&caller.token()), None).await;
+            if read.allows(caller) {
+                assert_eq!(status, StatusCode::OK, "{path} as {caller:?}");
+            } else {
+                let (status, problem) = call(
+                    &current.app,
+                    Method::GET,
+                    &path,
+                    Some(&caller.token()),
+                    None,
+                )
+                .await;
+                assert_eq!(status, StatusCode::FORBIDDEN, "{path} as {caller:?}");
+                assert_eq!(problem["rule"], "permission", "{path} as {caller:?}");
+            }
+        }
+    }
+}
+
+/// The dashboard's pages that show what the API guards: the same decisions, by session.
+#[tokio::test]
+async fn dashboard_reads_follow_the_table() {
+    use Action::*;
+    let current = env(Stage::Frozen).await;
+    let pages: [(&str, Read); 9] = [
+        ("/ui/releases", Read::Open),
+        ("/ui/releases/1.4.0", Read::Open),
+        ("/ui/releases/1.4.0/runbook", Read::Open),
+        ("/ui/flags", Read::Open),
+        ("/ui/calendar", Read::Open),
+        (
+            "/ui/releases/1.4.0/stream",
+            Read::Table(AccessDeploymentLogs),
+        ),
+        ("/ui/audit", Read::Table(ReadAuditTrail)),
+        ("/ui/audit/export.csv", Read::Table(ReadAuditTrail)),
+        ("/ui/audit/export.json", Read::Table(ReadAuditTrail)),
+    ];
+    for (path, read) in pages {
+        for caller in Caller::all() {
+            let cookie = format!("gl_session={}", session_secret(caller));
+            let status = get_status(&current.app, path, None, Some(&cookie)).await;
+            let expected = if read.allows(caller) {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(status, expected, "{path} as {caller:?}");
         }
     }
 }

@@ -15,6 +15,7 @@ use super::{Query, load};
 use crate::auth::Auth;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
+use greenlight_core::Action;
 
 /// Filters of the event log.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -89,9 +90,10 @@ pub struct AuditQuery {
     security(("bearer" = [])))]
 pub async fn audit(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Query(query): Query<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
+    auth.require_read(Action::ReadAuditTrail)?;
     let filter = AuditFilter {
         subject: query.subject,
         actor: query.actor,
@@ -109,7 +111,8 @@ pub async fn audit(
     security(("bearer" = [])))]
 pub async fn verify(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
 ) -> ApiResult<Json<AuditVerification>> {
+    auth.require_read(Action::ReadAuditTrail)?;
     Ok(Json(state.store.verify_audit().await?))
 }

@@ -318,9 +318,10 @@ pub async fn start_deployment(
     security(("bearer" = [])))]
 pub async fn runs(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(key): Path<String>,
 ) -> ApiResult<Json<Vec<StepRecord>>> {
+    auth.require_read(Action::AccessDeploymentLogs)?;
     let stored = load(&state, &key).await?;
     Ok(Json(
         state.store.steps(stored.release.record.release_id).await?,
@@ -495,9 +496,10 @@ pub async fn events(
     security(("bearer" = [])))]
 pub async fn audit(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(key): Path<String>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
+    auth.require_read(Action::ReadAuditTrail)?;
     let stored = load(&state, &key).await?;
     let filter = AuditFilter {
         subject: Some(format!("release:{}", stored.release.record.release_id)),
@@ -514,9 +516,10 @@ pub async fn audit(
     security(("bearer" = [])))]
 pub async fn communications(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(key): Path<String>,
 ) -> ApiResult<Json<Vec<ReleaseCommunication>>> {
+    auth.require_read(Action::ReadCommunications)?;
     let stored = load(&state, &key).await?;
     let id = stored.release.record.release_id;
     Ok(Json(state.store.communications(id).await?))

@@ -28,6 +28,7 @@ use super::{Path, Query, load};
 use crate::auth::Auth;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
+use greenlight_core::Action;
 
 /// How often the store is read for new events and steps.
 const POLL: Duration = Duration::from_millis(200);
@@ -70,11 +71,12 @@ pub struct StreamQuery {
     security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(key): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    auth.require_read(Action::AccessDeploymentLogs)?;
     follow(&state, &key, query.after, &headers).await
 }
 

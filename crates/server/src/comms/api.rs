@@ -83,9 +83,10 @@ pub struct CommsQuery {
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Query(query): Query<CommsQuery>,
 ) -> ApiResult<Json<Vec<CommsMessage>>> {
+    auth.require_read(Action::ReadCommunications)?;
     let status = match query.status.as_deref() {
         None | Some("") => None,
         Some("pending") => Some(OutboxStatus::Pending),
@@ -170,8 +171,9 @@ pub struct RecipientRequest {
     security(("bearer" = [])))]
 pub async fn recipients(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
 ) -> ApiResult<Json<Vec<RecipientView>>> {
+    auth.require_read(Action::ReadRecipients)?;
     let mut out: Vec<RecipientView> = Vec::new();
     for (audience, addresses) in &state.policy.communications.recipients {
         for address in addresses {

@@ -142,9 +142,31 @@ impl FromRequestParts<AppState> for Signed {
 }
 
 impl Signed {
-    /// The context every page shares.
+    /// The context every page shares; `logs` says whether the user may follow runbook output
+    /// (the live stream), so the page offers it only then.
     fn context(&self) -> Value {
-        json!({ "user": self.session.user.id, "csrf": self.session.csrf })
+        let logs = self
+            .actor
+            .may(greenlight_core::Action::AccessDeploymentLogs);
+        json!({ "user": self.session.user.id, "csrf": self.session.csrf, "logs": logs })
+    }
+
+    /// The refusal (403, the release list page saying why) when the signed-in user may not
+    /// read what `action` governs; none when they may (see [`crate::auth::Auth::require_read`]).
+    fn read_refusal(&self, action: greenlight_core::Action) -> Option<Response> {
+        if self.actor.may_read(action, self.session.user.is_admin) {
+            return None;
+        }
+        let why = self
+            .actor
+            .require(action)
+            .err()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        let mut context = self.context();
+        context["error"] = json!(why);
+        context["releases"] = json!([]);
+        Some(page(StatusCode::FORBIDDEN, "releases.html", context))
     }
 
     /// The refusal of a form without this session's CSRF token; none when it carries it.
