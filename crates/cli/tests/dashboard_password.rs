@@ -324,4 +324,54 @@ fn walk(db: &Db) {
     );
     server.set_clock("2026-11-24T19:16:00Z");
     sign_in(&server, "erin", ERIN_PW);
+
+    // Parallel guesses cannot outrun the brake: each attempt is counted before its password is
+    // checked, so of 200 at once at most 5 are checked (401) and the rest braked (429).
+    let statuses = parallel_logins(&server, &vec![("erin", "a wrong guess"); 200]);
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        checked <= 5,
+        "{checked} passwords checked of 200 parallel guesses"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        200 - checked,
+        "{statuses:?}"
+    );
+    // With the brake engaged, the right password among 40 parallel wrong ones does not sign in.
+    let mut guesses = vec![("erin", "a wrong guess"); 40];
+    guesses.insert(17, ("erin", ERIN_PW));
+    let statuses = parallel_logins(&server, &guesses);
+    assert!(statuses.iter().all(|s| *s == 429), "{statuses:?}");
+}
+
+/// Posts the sign-in form once per `(user, password)`, all at the same time; the statuses.
+fn parallel_logins(server: &Server, guesses: &[(&str, &str)]) -> Vec<u16> {
+    let forms: Vec<_> = guesses
+        .iter()
+        .map(|_| support::dashboard::login_form(server))
+        .collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = guesses
+            .iter()
+            .zip(forms)
+            .map(|((user, password), (cookie, token))| {
+                scope.spawn(move || {
+                    browser()
+                        .post(format!("{}/ui/login", server.url))
+                        .header("cookie", cookie)
+                        .form(&[
+                            ("login_csrf", token.as_str()),
+                            ("user", user),
+                            ("password", password),
+                        ])
+                        .send()
+                        .unwrap()
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
 }

@@ -38,7 +38,7 @@ pub use feeds::CalendarFeed;
 pub use flags::{FLAGS_CHANNEL, FlagListener, StoredFlag};
 pub use metrics::MetricBucket;
 pub use outbox::{OutboxDraft, OutboxMessage, OutboxStatus};
-pub use passwords::PasswordChanged;
+pub use passwords::{PasswordChanged, SignInClaim};
 pub use releases::{HistoryEntry, ReleaseFilter, StoredRelease};
 pub use runs::StepRecord;
 pub use sessions::Session;

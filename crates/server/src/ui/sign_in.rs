@@ -6,15 +6,17 @@
 //! password, a disabled user and a wrong password get the same answer after the same work (a
 //! dummy hash is verified when there is no real one). The sign-in brake of
 //! [`greenlight_core::password::Brake`] refuses password sign-in for a user name after
-//! repeated failures, saying when to retry; the failures are kept in the store, so every
-//! instance on one database counts them together.
+//! repeated failures, saying when to retry; the attempts are kept in the store, so every
+//! instance on one database counts them together. Each attempt is counted before its password
+//! is checked, atomically with the count ([`greenlight_store::Store::claim_sign_in_attempt`]),
+//! so parallel guesses get at most the brake's number of argon2 checks; a success forgets them.
 
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use greenlight_core::password::{Brake, MAX_BYTES};
-use greenlight_store::{Change, User};
+use greenlight_store::{Change, SignInClaim, User};
 use jiff::SignedDuration;
 use serde::Deserialize;
 use serde_json::json;
@@ -121,23 +123,32 @@ async fn with_password(
     }
     let now = state.clock.now();
     let brake = Brake::default();
-    let failures = match state.store.sign_in_failures(&name, brake.since(now)).await {
-        Ok(failures) => failures,
+    // The attempt is counted before the password is checked, in one step with the count, so
+    // parallel guesses cannot slip past the brake while earlier ones are being hashed.
+    let claim = state
+        .store
+        .claim_sign_in_attempt(&name, now, brake.since(now), brake.max_failures)
+        .await;
+    match claim {
+        Ok(SignInClaim::Counted) => {}
+        Ok(SignInClaim::Braked(failures)) => {
+            let retry = brake
+                .retry_at(&failures, now)
+                .unwrap_or_else(|| now.checked_add(brake.window).unwrap_or(now));
+            let why = format!(
+                "Refused by the sign-in brake: {} failed password sign-ins for {name} within {} minutes. Try again after {}, or sign in with an API token.",
+                brake.max_failures,
+                brake.window.as_mins(),
+                super::local(state, retry),
+            );
+            let wait = retry.duration_since(now).as_secs_f64().ceil().max(1.0) as u64;
+            let mut response = answer(StatusCode::TOO_MANY_REQUESTS, &why);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
+            return response;
+        }
         Err(err) => return ApiError::from(err).into_response(),
-    };
-    if let Some(retry) = brake.retry_at(&failures, now) {
-        let why = format!(
-            "Refused by the sign-in brake: {} failed password sign-ins for {name} within {} minutes. Try again after {}, or sign in with an API token.",
-            brake.max_failures,
-            brake.window.as_mins(),
-            super::local(state, retry),
-        );
-        let wait = retry.duration_since(now).as_secs_f64().ceil().max(1.0) as u64;
-        let mut response = answer(StatusCode::TOO_MANY_REQUESTS, &why);
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
-        return response;
     }
     let found = match state.store.password_for_sign_in(&name).await {
         Ok(found) => found,
@@ -156,15 +167,9 @@ async fn with_password(
     };
     let Some(user) = user.filter(|_| matches) else {
         tracing::warn!(user = ?name, "password sign-in failed");
-        if let Err(err) = state
-            .store
-            .record_sign_in_failure(&name, now, brake.since(now))
-            .await
-        {
-            return ApiError::from(err).into_response();
-        }
         return answer(StatusCode::UNAUTHORIZED, FAILED);
     };
+    // Success forgets the name's counted attempts, this one included.
     if let Err(err) = state.store.clear_sign_in_failures(&name).await {
         return ApiError::from(err).into_response();
     }
