@@ -590,13 +590,19 @@ pub enum UserCommand {
     Whoami,
     /// Set the dashboard password of USER (default: yours; others' need an admin), read as one
     /// line from standard input, never from the command line:
-    /// `printf '%s\n' "$PW" | greenlight user password`. Ends USER's dashboard sessions.
+    /// `printf '%s\n' "$PW" | greenlight user password erin` (admin). Changing your own needs
+    /// the current one first: `printf '%s\n%s\n' "$OLD" "$NEW" | greenlight user password
+    /// --current`. Ends USER's dashboard sessions.
     Password {
         /// Whose (default: yours).
         user: Option<String>,
         /// Remove the password instead: password sign-in stops, API tokens keep working.
         #[arg(long)]
         clear: bool,
+        /// Changing your own password: read your current password from the first line of
+        /// standard input and the new one from the second (a token alone does not set it).
+        #[arg(long, conflicts_with = "clear")]
+        current: bool,
     },
 }
 

@@ -112,11 +112,40 @@ fn walk(db: &Db) {
         "{}",
         stderr(&empty)
     );
-    let set = cli_stdin(
+    // A token alone does not set a password: the first comes from an admin, and a change
+    // needs the current one.
+    let token_only = cli_stdin(
         &server,
         &erin,
         &["user", "password"],
         &format!("{ERIN_PW}\r\n"),
+    );
+    assert_refused(&token_only, "permission");
+    assert_ok(&cli_stdin(
+        &server,
+        ADMIN,
+        &["user", "password", "erin"],
+        "a temporary passphrase\n",
+    ));
+    let without_current = http()
+        .put(server.api("/users/erin/password"))
+        .bearer_auth(&erin)
+        .json(&json!({ "password": ERIN_PW }))
+        .send()
+        .unwrap();
+    assert_eq!(without_current.status().as_u16(), 403);
+    let wrong_current = cli_stdin(
+        &server,
+        &erin,
+        &["user", "password", "--current"],
+        &format!("not my password\n{ERIN_PW}\n"),
+    );
+    assert_refused(&wrong_current, "permission");
+    let set = cli_stdin(
+        &server,
+        &erin,
+        &["user", "password", "--current"],
+        &format!("a temporary passphrase\n{ERIN_PW}\r\n"),
     );
     assert_ok(&set);
     assert!(
@@ -196,13 +225,15 @@ fn walk(db: &Db) {
         .json()
         .unwrap();
     let entries = audit.as_array().unwrap();
-    let change = entries
+    let changes: Vec<&Value> = entries
         .iter()
-        .find(|e| e["action"] == "user.password.set")
-        .expect("an audit entry for the password");
-    assert_eq!(change["actor"], "erin");
-    assert_eq!(change["before"]["password"], "none");
-    assert_eq!(change["after"]["password"], "set");
+        .filter(|e| e["action"] == "user.password.set")
+        .collect();
+    assert_eq!(changes[0]["actor"], "admin", "the first from an admin");
+    assert_eq!(changes[0]["before"]["password"], "none");
+    assert_eq!(changes[0]["after"]["password"], "set");
+    assert_eq!(changes[1]["actor"], "erin", "then erin's own change");
+    assert_eq!(changes[1]["before"]["password"], "set");
     let everything: Value = http()
         .get(server.api("/audit"))
         .query(&[("limit", "5000")])
@@ -278,6 +309,26 @@ fn walk(db: &Db) {
         303,
         "tokens are untouched"
     );
+
+    // Revoking a token ends the dashboard sessions opened with it.
+    let laptop = server.cli_json(&erin, &["token", "create", "--name", "laptop"]);
+    let laptop_secret = laptop["token"].as_str().unwrap();
+    let by_token = session_of(login(&server, &[("token", laptop_secret)]));
+    assert_eq!(
+        get(&server, &by_token, "/ui/releases").status().as_u16(),
+        200
+    );
+    let revoked = http()
+        .delete(server.api(&format!("/tokens/{}", laptop["id"].as_str().unwrap())))
+        .bearer_auth(&erin)
+        .send()
+        .unwrap();
+    assert_eq!(revoked.status().as_u16(), 204);
+    assert_eq!(
+        get(&server, &by_token, "/ui/releases").status().as_u16(),
+        303,
+        "the session opened with a revoked token is over"
+    );
     let gone = server.cli(ADMIN, &["user", "password", "nobody", "--clear"]);
     assert_eq!(code(&gone), 1, "{}", stderr(&gone));
 
@@ -285,8 +336,8 @@ fn walk(db: &Db) {
     // for a real user with the right password too; it opens again as the failures age.
     let set = cli_stdin(
         &server,
-        &erin,
-        &["user", "password"],
+        ADMIN,
+        &["user", "password", "erin"],
         &format!("{ERIN_PW}\n"),
     );
     assert_ok(&set);

@@ -134,7 +134,7 @@ async fn env(stage: Stage) -> Env {
         let hash = token_hash(&session_secret(caller));
         let change = Change::new(now, id.clone(), "session.create");
         store
-            .create_session(&hash, &id, "csrf", expires, &change)
+            .create_session(&hash, &id, None, "csrf", expires, &change)
             .await
             .unwrap();
     }

@@ -3,6 +3,7 @@
 
 use jiff::Timestamp;
 use sqlx::Row;
+use uuid::Uuid;
 
 use crate::db::micros;
 use crate::users::user_from_row;
@@ -20,21 +21,25 @@ pub struct Session {
 }
 
 impl Store {
-    /// Opens a session for `user_id` (audited as a sign-in).
+    /// Opens a session for `user_id` (audited as a sign-in); `token_id` is the API token it
+    /// was opened with (none for a password), whose revocation ends it.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_session(
         &self,
         secret_hash: &str,
         user_id: &str,
+        token_id: Option<Uuid>,
         csrf: &str,
         expires_at: Timestamp,
         change: &Change,
     ) -> Result<(), StoreError> {
         let mut write = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO sessions (secret_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (secret_hash, user_id, token_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(secret_hash)
         .bind(user_id)
+        .bind(token_id.map(|id| id.to_string()))
         .bind(csrf)
         .bind(micros(change.at))
         .bind(micros(expires_at))
@@ -48,7 +53,8 @@ impl Store {
         self.finish_write(write, change, &subject, None, None).await
     }
 
-    /// The live session with this secret hash at `now`, for an enabled user.
+    /// The live session with this secret hash at `now`, for an enabled user; a session opened
+    /// with a token lives only as long as the token (not revoked).
     pub async fn session(
         &self,
         secret_hash: &str,
@@ -57,7 +63,9 @@ impl Store {
         let row = sqlx::query(
             "SELECT u.*, s.csrf AS session_csrf, s.expires_at AS session_expires FROM sessions s \
              JOIN users u ON u.id = s.user_id \
-             WHERE s.secret_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
+             LEFT JOIN api_tokens t ON t.id = s.token_id \
+             WHERE s.secret_hash = $1 AND s.expires_at > $2 AND u.disabled = 0 \
+             AND (s.token_id IS NULL OR (t.id IS NOT NULL AND t.revoked_at IS NULL))",
         )
         .bind(secret_hash)
         .bind(micros(now))

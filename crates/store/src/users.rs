@@ -159,8 +159,9 @@ impl Store {
             .await
     }
 
-    /// Revokes a token.
-    pub async fn revoke_token(&self, id: Uuid, change: &Change) -> Result<(), StoreError> {
+    /// Revokes a token and ends the dashboard sessions opened with it, in one transaction; how
+    /// many sessions ended.
+    pub async fn revoke_token(&self, id: Uuid, change: &Change) -> Result<u64, StoreError> {
         let mut write = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING user_id",
@@ -171,10 +172,18 @@ impl Store {
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("active token {id}")))?;
         let user_id: String = row.try_get(0)?;
+        let sessions_ended = sqlx::query("DELETE FROM sessions WHERE token_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *write.tx)
+            .await?
+            .rows_affected();
         let subject = format!("user:{user_id}");
-        let after = serde_json::json!({ "token_id": id, "revoked": true });
+        let after = serde_json::json!({
+            "token_id": id, "revoked": true, "sessions_ended": sessions_ended,
+        });
         self.finish_write(write, change, &subject, None, Some(after))
-            .await
+            .await?;
+        Ok(sessions_ended)
     }
 
     /// The tokens of a user (hashes not included in JSON).
@@ -190,14 +199,27 @@ impl Store {
 
     /// The enabled user owning the unrevoked token with this hash.
     pub async fn user_by_token_hash(&self, hash: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.token_by_hash(hash).await?.map(|(user, _)| user))
+    }
+
+    /// The unrevoked token with this hash and its enabled user.
+    pub async fn token_by_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<(User, TokenRecord)>, StoreError> {
         let row = sqlx::query(
-            "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id \
+            "SELECT u.*, t.id AS token_id, t.name AS token_name, t.token_hash AS token_token_hash, \
+             t.created_at AS token_created_at, t.revoked_at AS token_revoked_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0",
         )
         .bind(hash)
         .fetch_optional(self.reader())
         .await?;
-        row.as_ref().map(user_from_row).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let user = user_from_row(&row)?;
+        let token = token_from_columns(&row, "token_", user.id.clone())?;
+        Ok(Some((user, token)))
     }
 
     /// Records a communication that was sent (the spec's ReleaseCommunication).
@@ -255,15 +277,25 @@ impl Store {
 }
 
 fn token_from_row(row: &sqlx::any::AnyRow) -> Result<TokenRecord, StoreError> {
-    let id: String = row.try_get("id")?;
+    token_from_columns(row, "", row.try_get("user_id")?)
+}
+
+/// A token from the columns named `prefix` + its field names.
+fn token_from_columns(
+    row: &sqlx::any::AnyRow,
+    prefix: &str,
+    user_id: String,
+) -> Result<TokenRecord, StoreError> {
+    let column = |name: &str| format!("{prefix}{name}");
+    let id: String = row.try_get(column("id").as_str())?;
     let what = format!("token {id}");
-    let revoked: Option<i64> = row.try_get("revoked_at")?;
+    let revoked: Option<i64> = row.try_get(column("revoked_at").as_str())?;
     Ok(TokenRecord {
         id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(what.clone(), e.to_string()))?,
-        user_id: row.try_get("user_id")?,
-        name: row.try_get("name")?,
-        token_hash: row.try_get("token_hash")?,
-        created_at: timestamp(row.try_get("created_at")?, &what)?,
+        user_id,
+        name: row.try_get(column("name").as_str())?,
+        token_hash: row.try_get(column("token_hash").as_str())?,
+        created_at: timestamp(row.try_get(column("created_at").as_str())?, &what)?,
         revoked_at: revoked.map(|t| timestamp(t, &what)).transpose()?,
     })
 }

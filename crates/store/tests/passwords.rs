@@ -58,6 +58,7 @@ async fn passwords_are_set_read_and_cleared_and_never_audited(db: &TestDb) {
         .create_session(
             "secret-hash",
             "quinn",
+            None,
             "csrf",
             expires,
             &change("session.create"),

@@ -73,17 +73,22 @@ pub fn user(api: &Api, json_out: bool, cmd: UserCommand) -> anyhow::Result<ExitC
             );
             done()
         }
-        UserCommand::Password { user, clear } => password(api, json_out, user, clear),
+        UserCommand::Password {
+            user,
+            clear,
+            current,
+        } => password(api, json_out, user, clear, current),
     }
 }
 
-/// `greenlight user password [USER] [--clear]`: sets USER's dashboard password from standard
-/// input, or removes it.
+/// `greenlight user password [USER] [--clear] [--current]`: sets USER's dashboard password
+/// from standard input (after the current one with `--current`), or removes it.
 fn password(
     api: &Api,
     json_out: bool,
     user: Option<String>,
     clear: bool,
+    current: bool,
 ) -> anyhow::Result<ExitCode> {
     let user = match user {
         Some(user) => user,
@@ -96,8 +101,23 @@ fn password(
     let status: Value = if clear {
         api.delete_at(&path)?
     } else {
-        let password = read_password(&user)?;
-        api.put_at(&path, &json!({ "password": password }))?
+        let mut input = std::io::stdin().lock().take(PASSWORD_INPUT_LIMIT);
+        let current = if current {
+            Some(read_password(
+                &mut input,
+                &format!("Current dashboard password of {user}"),
+            )?)
+        } else {
+            None
+        };
+        let password = read_password(
+            &mut input,
+            &format!("New dashboard password for {user} (at least 12 characters)"),
+        )?;
+        api.put_at(
+            &path,
+            &json!({ "password": password, "current_password": current }),
+        )?
     };
     if json_out {
         print_json(&status)?;
@@ -123,18 +143,16 @@ fn password(
 /// Most bytes read from standard input for a password (the server takes at most 1024).
 const PASSWORD_INPUT_LIMIT: u64 = 64 * 1024;
 
-/// The new password: the first line of standard input, without its line ending.
-fn read_password(user: &str) -> anyhow::Result<String> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
+/// A password: the next line of `input` (standard input), without its line ending; `prompt`
+/// says which on a terminal.
+fn read_password(input: &mut impl BufRead, prompt: &str) -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
         eprintln!(
-            "New dashboard password for {user} (at least 12 characters), then Enter. It shows as you type; to avoid that, pipe it in: printf '%s\\n' \"$PW\" | greenlight user password"
+            "{prompt}, then Enter. It shows as you type; to avoid that, pipe it in: printf '%s\\n' \"$PW\" | greenlight user password"
         );
     }
     let mut line = String::new();
-    stdin
-        .lock()
-        .take(PASSWORD_INPUT_LIMIT)
+    input
         .read_line(&mut line)
         .map_err(|e| usage(format!("cannot read the password from standard input: {e}")))?;
     let password = line.strip_suffix('\n').unwrap_or(&line);

@@ -292,7 +292,7 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(token)))
 }
 
-/// Revokes a token (its owner or an admin).
+/// Revokes a token (its owner or an admin); the dashboard sessions signed in with it end.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts",
     params(("id" = Uuid, Path, description = "Token ID")),
     responses((status = 204), (status = 400, body = Problem), (status = 403, body = Problem),
@@ -324,6 +324,11 @@ pub struct SetPasswordRequest {
     /// kept.
     #[schema(min_length = 12, max_length = 1024)]
     pub password: String,
+    /// The caller's current password, needed to change one's own password: a token alone
+    /// does not set it. An administrator setting another user's password leaves it out; a
+    /// user without a password gets their first one from an administrator.
+    #[serde(default)]
+    pub current_password: Option<String>,
 }
 
 /// Where a user's dashboard password stands after a change.
@@ -339,9 +344,11 @@ pub struct PasswordStatus {
     pub sessions_ended: u64,
 }
 
-/// Sets a user's dashboard password (the user, or an admin for anyone), ending their
-/// dashboard sessions. Refused by `password_length` unless it has at least 12 characters and
-/// at most 1024 bytes.
+/// Sets a user's dashboard password (the user with their current password, or an admin for
+/// another user), ending their dashboard sessions. Refused by `password_length` unless it has
+/// at least 12 characters and at most 1024 bytes; by `permission` when changing one's own
+/// password without the right current one (the check counts toward the sign-in brake), or when
+/// a user without a password and without the admin flag sets one.
 #[utoipa::path(put, path = "/api/v1/users/{id}/password", tag = "accounts",
     params(("id" = String, Path, description = "User ID")), request_body = SetPasswordRequest,
     responses((status = 200, body = PasswordStatus), (status = 400, body = Problem),
@@ -359,6 +366,9 @@ pub async fn set_password(
     if state.store.user(&id).await?.is_none() {
         return Err(ApiError::NotFound(format!("no user `{id}`")));
     }
+    if id == auth.user.id {
+        check_current_password(&state, &auth, body.current_password).await?;
+    }
     let phc = crate::passwords::hash(body.password).await?;
     let change = Change::new(
         state.clock.now(),
@@ -372,6 +382,51 @@ pub async fn set_password(
         changed: true,
         sessions_ended: done.sessions_ended,
     }))
+}
+
+/// Refuses a change of the caller's own password unless `current` is their password (counted
+/// by the sign-in brake like a sign-in), or they have none and are an administrator.
+async fn check_current_password(
+    state: &AppState,
+    auth: &Auth,
+    current: Option<String>,
+) -> ApiResult<()> {
+    let name = auth.user.id.as_str();
+    let Some(current) = current.filter(|c| !c.is_empty()) else {
+        if !state.store.has_password(name).await? && auth.user.is_admin {
+            return Ok(());
+        }
+        return Err(ApiError::Forbidden(format!(
+            "{name} cannot set a password with a token alone: give the current password \
+             (current_password; greenlight user password --current), or, without one, ask an \
+             administrator to set the first"
+        )));
+    };
+    let now = state.clock.now();
+    let brake = greenlight_core::password::Brake::default();
+    let claim = state
+        .store
+        .claim_sign_in_attempt(name, now, brake.since(now), brake.max_failures)
+        .await?;
+    if let greenlight_store::SignInClaim::Braked(_) = claim {
+        return Err(ApiError::Forbidden(format!(
+            "the sign-in brake holds for {name}: too many wrong passwords; try again later"
+        )));
+    }
+    let phc = state
+        .store
+        .password_for_sign_in(name)
+        .await?
+        .map(|(_, phc)| phc);
+    let matches = current.len() <= greenlight_core::password::MAX_BYTES
+        && crate::passwords::verify(current, phc).await?;
+    if !matches {
+        return Err(ApiError::Forbidden(format!(
+            "the current password given for {name} is wrong"
+        )));
+    }
+    state.store.clear_sign_in_failures(name).await?;
+    Ok(())
 }
 
 /// Removes a user's dashboard password (the user, or an admin for anyone): password sign-in

@@ -89,8 +89,8 @@ fn again(status: StatusCode, why: &str, user_name: &str, login_csrf: &str) -> Re
 
 /// Token sign-in: the token's user, unless the token is unknown, revoked or its user disabled.
 async fn with_token(state: &AppState, token: &str, login_csrf: &str) -> Response {
-    match state.store.user_by_token_hash(&token_hash(token)).await {
-        Ok(Some(user)) => start_session(state, &user).await,
+    match state.store.token_by_hash(&token_hash(token)).await {
+        Ok(Some((user, token))) => start_session(state, &user, Some(token.id)).await,
         Ok(None) => again(
             StatusCode::UNAUTHORIZED,
             "That token is unknown, revoked or its user disabled.",
@@ -173,12 +173,13 @@ async fn with_password(
     if let Err(err) = state.store.clear_sign_in_failures(&name).await {
         return ApiError::from(err).into_response();
     }
-    start_session(state, &user).await
+    start_session(state, &user, None).await
 }
 
 /// Opens a dashboard session for `user` (audited as `session.create`) and answers with its
-/// cookie and a redirect to the releases.
-async fn start_session(state: &AppState, user: &User) -> Response {
+/// cookie and a redirect to the releases; `token_id` is the API token signed in with, whose
+/// revocation ends the session.
+async fn start_session(state: &AppState, user: &User, token_id: Option<uuid::Uuid>) -> Response {
     let (Ok(secret), Ok(csrf)) = (new_token(), new_token()) else {
         return ApiError::Internal("no randomness for a session".into()).into_response();
     };
@@ -189,7 +190,14 @@ async fn start_session(state: &AppState, user: &User) -> Response {
     let change = Change::new(now, user.id.clone(), "session.create");
     if let Err(err) = state
         .store
-        .create_session(&token_hash(&secret), &user.id, &csrf, expires, &change)
+        .create_session(
+            &token_hash(&secret),
+            &user.id,
+            token_id,
+            &csrf,
+            expires,
+            &change,
+        )
         .await
     {
         return ApiError::from(err).into_response();
