@@ -617,6 +617,14 @@ pub enum TokenCommand {
         /// Whose (default: yours).
         #[arg(long)]
         user: Option<String>,
+        /// What it may do: full (default), read (GETs only), ingest (health samples and CI
+        /// evidence only), flags (reading flags only). A scope only narrows your roles.
+        #[arg(long, default_value = "full", value_parser = ["full", "read", "ingest", "flags"])]
+        scope: String,
+        /// When it stops working: a duration from now (`90d`, `12h`, `30m`) or an RFC 3339
+        /// time; never when absent.
+        #[arg(long)]
+        expires: Option<String>,
     },
 }
 

@@ -137,6 +137,10 @@ pub enum Action {
     ReadCommunications,
     /// Read the recipient lists (people's addresses): those who send the communications.
     ReadRecipients,
+    /// Send health samples (`POST /api/v1/metrics`): they drive automatic rollback and decide
+    /// the Phase 3 gates, so only those who watch health (system administrator, on-call
+    /// engineer) and the engineering lead may, usually through an `ingest`-scoped token.
+    IngestHealthSamples,
 }
 
 use Role::{EngineeringLead as EL, OnCallEngineer as OC, ProductOwner as PO, QaLead as QA};
@@ -174,6 +178,7 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
         &[EL, QA, PO, OC, Role::SystemAdmin],
     ),
     (Action::ReadRecipients, &[Role::SystemAdmin, EL]),
+    (Action::IngestHealthSamples, &[Role::SystemAdmin, OC, EL]),
 ];
 
 /// Read actions an administrator may take without holding a listed role: administrators manage

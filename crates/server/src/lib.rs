@@ -162,6 +162,8 @@ pub async fn bootstrap(
         token_hash: auth::token_hash(&secret),
         created_at: now,
         revoked_at: None,
+        scope: greenlight_store::TokenScope::Full,
+        expires_at: None,
     };
     let change = Change::new(now, "greenlight", "token.bootstrap");
     state.store.create_token(&token, &change).await?;

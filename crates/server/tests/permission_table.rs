@@ -66,6 +66,7 @@ enum Stage {
 
 struct Env {
     app: Router,
+    store: Store,
     _dir: tempfile::TempDir,
 }
 
@@ -128,6 +129,8 @@ async fn env(stage: Stage) -> Env {
             token_hash: token_hash(&caller.token()),
             created_at: now,
             revoked_at: None,
+            scope: greenlight_store::TokenScope::Full,
+            expires_at: None,
         };
         store.create_token(&token, &change).await.unwrap();
         let expires = "2026-12-02T18:00:00Z".parse().unwrap();
@@ -140,7 +143,11 @@ async fn env(stage: Stage) -> Env {
     }
     let app = greenlight_server::app(state);
     prepare(&app, stage).await;
-    Env { app, _dir: dir }
+    Env {
+        app,
+        store,
+        _dir: dir,
+    }
 }
 
 async fn prepare(app: &Router, stage: Stage) {
@@ -371,6 +378,12 @@ fn cases() -> Vec<Case> {
             Stage::Planned,
             CommunicateMaintenance,
             |_| json!({}),
+        ),
+        case(
+            "/api/v1/metrics",
+            Stage::Planned,
+            IngestHealthSamples,
+            |_| json!({"samples": [{"kind": "pool", "exhausted": false}]}),
         ),
         case(
             "/api/v1/flags",
@@ -726,4 +739,124 @@ async fn accounts_are_for_admins() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "your own tokens");
+}
+
+/// Scoped tokens of an engineering lead: each scope lets through only its own endpoints
+/// (403, rule `permission`, for the rest), checked before the permission table; an expired
+/// token is refused like an unknown one.
+#[tokio::test]
+async fn scoped_and_expired_tokens() {
+    use greenlight_store::TokenScope;
+    let current = env(Stage::Frozen).await;
+    let lead = "role_engineeringlead_";
+    let now: jiff::Timestamp = "2026-12-01T18:00:00Z".parse().unwrap();
+    let mut tokens = Vec::new();
+    for (i, (scope, expires)) in [
+        (TokenScope::Read, None),
+        (TokenScope::Ingest, None),
+        (TokenScope::Flags, None),
+        (TokenScope::Full, Some("2026-12-01T17:00:00Z")),
+        (TokenScope::Full, Some("2026-12-02T17:00:00Z")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let secret = format!("glt_scoped_{}_{i}", scope.as_str());
+        let record = TokenRecord {
+            id: Uuid::new_v4(),
+            user_id: lead.into(),
+            name: "scoped".into(),
+            token_hash: token_hash(&secret),
+            created_at: now,
+            revoked_at: None,
+            scope,
+            expires_at: expires.map(|e| e.parse().unwrap()),
+        };
+        let change = Change::new(now, "test", "token.create");
+        current.store.create_token(&record, &change).await.unwrap();
+        tokens.push(secret);
+    }
+    let [read, ingest, flags, expired, live] = tokens.try_into().unwrap();
+    let sample = || Some(json!({"samples": [{"kind": "pool", "exhausted": false}]}));
+    let checks: Vec<(&str, Method, &str, Option<Value>, StatusCode)> = vec![
+        (
+            &read,
+            Method::GET,
+            "/api/v1/releases/1.4.0",
+            None,
+            StatusCode::OK,
+        ),
+        (&read, Method::GET, "/api/v1/audit", None, StatusCode::OK),
+        (
+            &read,
+            Method::POST,
+            "/api/v1/releases/1.4.0/cancel",
+            Some(json!({"reason": "x"})),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &read,
+            Method::POST,
+            "/api/v1/metrics",
+            sample(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &ingest,
+            Method::POST,
+            "/api/v1/metrics",
+            sample(),
+            StatusCode::ACCEPTED,
+        ),
+        (
+            &ingest,
+            Method::GET,
+            "/api/v1/releases",
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &ingest,
+            Method::POST,
+            "/api/v1/flags/rhythm/kill",
+            Some(json!({"reason": "x"})),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &flags,
+            Method::GET,
+            "/api/v1/flags/rhythm",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &flags,
+            Method::GET,
+            "/api/v1/releases",
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &flags,
+            Method::POST,
+            "/api/v1/flags/rhythm/kill",
+            Some(json!({"reason": "x"})),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &expired,
+            Method::GET,
+            "/api/v1/me",
+            None,
+            StatusCode::UNAUTHORIZED,
+        ),
+        (&live, Method::GET, "/api/v1/me", None, StatusCode::OK),
+    ];
+    for (token, method, path, body, expected) in checks {
+        let (status, problem) = call(&current.app, method.clone(), path, Some(token), body).await;
+        assert_eq!(status, expected, "{method} {path} with {token}: {problem}");
+        if status == StatusCode::FORBIDDEN {
+            assert_eq!(problem["rule"], "permission", "{method} {path}");
+        }
+    }
 }

@@ -43,7 +43,7 @@ pub use releases::{HistoryEntry, ReleaseFilter, StoredRelease};
 pub use runs::StepRecord;
 pub use sessions::Session;
 pub use sketches_ddsketch::DDSketch;
-pub use users::{TokenRecord, User};
+pub use users::{TokenRecord, TokenScope, User};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -54,7 +54,7 @@ impl Store {
     }
 
     /// The live session with this secret hash at `now`, for an enabled user; a session opened
-    /// with a token lives only as long as the token (not revoked).
+    /// with a token lives only as long as the token (not revoked, not expired).
     pub async fn session(
         &self,
         secret_hash: &str,
@@ -65,9 +65,11 @@ impl Store {
              JOIN users u ON u.id = s.user_id \
              LEFT JOIN api_tokens t ON t.id = s.token_id \
              WHERE s.secret_hash = $1 AND s.expires_at > $2 AND u.disabled = 0 \
-             AND (s.token_id IS NULL OR (t.id IS NOT NULL AND t.revoked_at IS NULL))",
+             AND (s.token_id IS NULL OR (t.id IS NOT NULL AND t.revoked_at IS NULL \
+             AND (t.expires_at IS NULL OR t.expires_at > $3)))",
         )
         .bind(secret_hash)
+        .bind(micros(now))
         .bind(micros(now))
         .fetch_optional(self.reader())
         .await?;

@@ -358,6 +358,8 @@ async fn users_and_tokens(db: &TestDb) {
         token_hash: "ab".repeat(32),
         created_at: at("2026-11-24T18:00:00Z"),
         revoked_at: None,
+        scope: greenlight_store::TokenScope::Full,
+        expires_at: None,
     };
     db.store
         .create_token(&token, &change("token.create"))

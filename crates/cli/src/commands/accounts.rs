@@ -176,7 +176,13 @@ fn yes(value: &Value) -> String {
 
 /// Runs a `token` subcommand.
 pub fn token(api: &Api, json_out: bool, cmd: TokenCommand) -> anyhow::Result<ExitCode> {
-    let TokenCommand::Create { name, user } = cmd;
+    let TokenCommand::Create {
+        name,
+        user,
+        scope,
+        expires,
+    } = cmd;
+    let expires_at = expires.as_deref().map(expiry).transpose()?;
     let user = match user {
         Some(user) => user,
         None => {
@@ -186,14 +192,42 @@ pub fn token(api: &Api, json_out: bool, cmd: TokenCommand) -> anyhow::Result<Exi
     };
     let token: Value = api.post(
         &format!("/users/{user}/tokens"),
-        &json!({ "name": name }),
+        &json!({ "name": name, "scope": scope, "expires_at": expires_at }),
         None,
     )?;
     if json_out {
         print_json(&token)?;
         return done();
     }
-    println!("Token `{name}` for {user} (shown only now):");
+    let until = match token["expires_at"].as_str() {
+        Some(at) => format!(", until {at}"),
+        None => String::new(),
+    };
+    println!("Token `{name}` for {user}, scope {scope}{until} (shown only now):");
     println!("    {}", token["token"].as_str().unwrap_or_default());
     done()
+}
+
+/// `--expires`: a duration from now (`90d`, `12h`, `30m`) or an RFC 3339 time.
+fn expiry(text: &str) -> anyhow::Result<jiff::Timestamp> {
+    let text = text.trim();
+    let unit = |suffix: char, seconds: i64| {
+        text.strip_suffix(suffix)
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n > 0)
+            .and_then(|n| n.checked_mul(seconds))
+    };
+    let seconds = unit('d', 86_400)
+        .or_else(|| unit('h', 3_600))
+        .or_else(|| unit('m', 60));
+    if let Some(seconds) = seconds {
+        return jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(seconds))
+            .map_err(|e| usage(format!("--expires {text}: {e}")));
+    }
+    text.parse::<jiff::Timestamp>().map_err(|e| {
+        usage(format!(
+            "--expires {text}: give a duration (90d, 12h, 30m) or an RFC 3339 time ({e})"
+        ))
+    })
 }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use greenlight_core::Role;
 use greenlight_core::release::Environment;
-use greenlight_store::{Change, HistoryEntry, TokenRecord, User};
+use greenlight_store::{Change, HistoryEntry, TokenRecord, TokenScope, User};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -229,11 +229,20 @@ pub async fn tokens(
     Ok(Json(state.store.tokens(&id).await?))
 }
 
-/// A new token's name.
+/// A new token's name, scope and expiry.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTokenRequest {
     /// What it is for (`ci`, `laptop`).
     pub name: String,
+    /// What it may be used for: `full` (default), `read` (GETs only), `ingest` (health samples
+    /// and CI evidence only), `flags` (reading flags only). A scope only narrows the user's
+    /// roles.
+    #[serde(default)]
+    pub scope: TokenScope,
+    /// When it stops working (RFC 3339, in the future); never when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub expires_at: Option<jiff::Timestamp>,
 }
 
 /// A new token: the secret is in this response only.
@@ -247,6 +256,11 @@ pub struct NewToken {
     pub name: String,
     /// The secret; Greenlight keeps only its hash, so it cannot be shown again.
     pub token: String,
+    /// What it may be used for.
+    pub scope: TokenScope,
+    /// When it stops working.
+    #[schema(value_type = Option<String>)]
+    pub expires_at: Option<jiff::Timestamp>,
 }
 
 /// Creates an API token for a user (the user or an admin); the secret is shown once.
@@ -271,8 +285,13 @@ pub async fn create_token(
     if state.store.user(&id).await?.is_none() {
         return Err(ApiError::NotFound(format!("no user `{id}`")));
     }
-    let secret = new_token()?;
     let now = state.clock.now();
+    if body.expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::BadRequest(
+            "expires_at must be in the future".into(),
+        ));
+    }
+    let secret = new_token()?;
     let record = TokenRecord {
         id: Uuid::new_v4(),
         user_id: id.clone(),
@@ -280,6 +299,8 @@ pub async fn create_token(
         token_hash: token_hash(&secret),
         created_at: now,
         revoked_at: None,
+        scope: body.scope,
+        expires_at: body.expires_at,
     };
     let change = Change::new(now, auth.actor.id.clone(), "token.create");
     state.store.create_token(&record, &change).await?;
@@ -288,6 +309,8 @@ pub async fn create_token(
         user_id: id,
         name,
         token: secret,
+        scope: record.scope,
+        expires_at: record.expires_at,
     };
     Ok((StatusCode::CREATED, Json(token)))
 }

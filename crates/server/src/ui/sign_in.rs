@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use greenlight_core::password::{Brake, MAX_BYTES};
-use greenlight_store::{Change, SignInClaim, User};
+use greenlight_store::{Change, SignInClaim, TokenScope, User};
 use jiff::SignedDuration;
 use serde::Deserialize;
 use serde_json::json;
@@ -90,7 +90,18 @@ fn again(status: StatusCode, why: &str, user_name: &str, login_csrf: &str) -> Re
 /// Token sign-in: the token's user, unless the token is unknown, revoked or its user disabled.
 async fn with_token(state: &AppState, token: &str, login_csrf: &str) -> Response {
     match state.store.token_by_hash(&token_hash(token)).await {
-        Ok(Some((user, token))) => start_session(state, &user, Some(token.id)).await,
+        Ok(Some((user, token)))
+            if token.scope == TokenScope::Full
+                && token.expires_at.is_none_or(|at| at > state.clock.now()) =>
+        {
+            start_session(state, &user, Some(token.id)).await
+        }
+        Ok(Some(_)) => again(
+            StatusCode::UNAUTHORIZED,
+            "That token is scoped or expired: sign in with a full token or your password.",
+            "",
+            login_csrf,
+        ),
         Ok(None) => again(
             StatusCode::UNAUTHORIZED,
             "That token is unknown, revoked or its user disabled.",
