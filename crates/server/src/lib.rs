@@ -188,6 +188,9 @@ impl Server {
         let channels = comms::channels::Channels::from_policy(&config.policy.communications)
             .map_err(|e| ServeError::Communications(e.to_string()))?;
         let store = Store::open(&config.database_url).await?;
+        let fresh = auth::random_secret("").map_err(|e| ServeError::Bootstrap(e.to_string()))?;
+        let login_key = store.server_secret("login_token_key", &fresh).await?;
+        ui::login_token::install_key(&login_key);
         let mut state = state(store, config.policy, config.test_clock);
         state.channels = Arc::new(channels);
         let bootstrap_token = bootstrap(&state, config.bootstrap_token).await?;

@@ -82,6 +82,24 @@ impl Store {
         }))
     }
 
+    /// The shared secret `name`: `fresh` stored when it has none yet (the first instance to
+    /// ask wins a race; every instance on the database then reads the same value). Never
+    /// audited or logged.
+    pub async fn server_secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(fresh)
+        .execute(self.writer())
+        .await?;
+        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(self.writer())
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// Ends a session (sign-out); nothing happens if it is gone already.
     pub async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE secret_hash = $1")

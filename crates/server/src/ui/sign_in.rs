@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use greenlight_core::password::{Brake, MAX_BYTES};
 use greenlight_store::{Change, SignInClaim, TokenScope, User};
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -53,9 +53,11 @@ pub(super) async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    let served = cookie(&headers, LOGIN_COOKIE);
-    if form.login_csrf.is_empty() || served.as_deref() != Some(form.login_csrf.as_str()) {
+    let secure = super::secure(&state);
+    let served = cookie(&headers, LOGIN_COOKIE, secure);
+    if !super::login_token::verify(&form.login_csrf, served.as_deref(), Timestamp::now()) {
         return login_form(
+            secure,
             StatusCode::FORBIDDEN,
             json!({ "error": "Refused by login_csrf: this sign-in form was not served to this browser, or it is over an hour old. Sign in with the form on this page." }),
         );
@@ -213,13 +215,9 @@ async fn start_session(state: &AppState, user: &User, token_id: Option<uuid::Uui
     {
         return ApiError::from(err).into_response();
     }
-    let secure = state
-        .policy
-        .communications
-        .public_url
-        .starts_with("https://");
+    let secure = super::secure(state);
     let cookie = set_cookie(COOKIE, &secret, SESSION_HOURS * 3600, secure);
-    let used = set_cookie(LOGIN_COOKIE, "", 0, false);
+    let used = set_cookie(LOGIN_COOKIE, "", 0, secure);
     (
         AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, used)]),
         Redirect::to("/ui/releases"),
