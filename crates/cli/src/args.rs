@@ -27,7 +27,8 @@ pub struct Cli {
     )]
     pub server: String,
 
-    /// API token for client commands (`greenlight token create`).
+    /// API token for client commands (`greenlight token create`). Prefer the
+    /// `GREENLIGHT_TOKEN` variable: a flag's value shows in the process list.
     #[arg(long, global = true, env = "GREENLIGHT_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 
