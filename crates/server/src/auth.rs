@@ -98,20 +98,21 @@ impl FromRequestParts<AppState> for Auth {
             .ok_or_else(|| {
                 ApiError::Unauthorized("the Authorization header is not `Bearer <token>`".into())
             })?;
-        let (user, record) = state
-            .store
-            .token_by_hash(&token_hash(token))
-            .await?
-            .ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "the token is unknown or revoked, or its user is disabled".into(),
-                )
-            })?;
+        let addr = crate::limits::ClientAddr::of(parts);
+        state.limits.check_failed_tokens(addr)?;
+        let Some((user, record)) = state.store.token_by_hash(&token_hash(token)).await? else {
+            state.limits.failed_token(addr);
+            return Err(ApiError::Unauthorized(
+                "the token is unknown or revoked, or its user is disabled".into(),
+            ));
+        };
         if record.expires_at.is_some_and(|at| at <= state.clock.now()) {
+            state.limits.failed_token(addr);
             return Err(ApiError::Unauthorized(
                 "the token has expired: create a new one (greenlight token create)".into(),
             ));
         }
+        state.limits.token_use(addr, &user.id)?;
         let route = parts
             .extensions
             .get::<MatchedPath>()

@@ -11,6 +11,7 @@ pub mod comms;
 mod content;
 pub mod flags;
 pub mod health;
+pub mod limits;
 pub mod metrics;
 pub mod passwords;
 pub mod problem;
@@ -124,6 +125,7 @@ pub fn state(store: Store, policy: Policy, test_clock: bool) -> AppState {
         flags: Arc::default(),
         live: tokio::sync::broadcast::channel(256).0,
         channels: Arc::default(),
+        limits: Arc::default(),
     }
 }
 
@@ -228,7 +230,8 @@ impl Server {
         }
         let flags = flags::spawn_refresher(self.state.clone());
         let comms = comms::spawn_worker(self.state.clone());
-        axum::serve(self.listener, app(self.state))
+        let app = app(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
         monitor.abort();

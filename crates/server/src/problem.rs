@@ -56,6 +56,14 @@ pub enum ApiError {
     /// Something failed on our side.
     #[error("{0}")]
     Internal(String),
+    /// A rate limit holds: 429 with `Retry-After`.
+    #[error("{detail}")]
+    TooManyRequests {
+        /// Which limit, and when to retry.
+        detail: String,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
 }
 
 impl From<Refusal> for ApiError {
@@ -117,6 +125,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -152,6 +161,9 @@ impl ApiError {
             ApiError::Forbidden(_) => ("forbidden".into(), Some("permission".into()), Vec::new()),
             ApiError::BadRequest(_) => ("bad_request".into(), Some("input".into()), Vec::new()),
             ApiError::Internal(_) => ("internal".into(), None, Vec::new()),
+            ApiError::TooManyRequests { .. } => {
+                ("rate_limit".into(), Some("rate_limit".into()), Vec::new())
+            }
         };
         Problem {
             kind: format!("https://greenlight.invalid/problems/{slug}"),
@@ -172,6 +184,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if matches!(self, ApiError::Unauthorized(_)) {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -27,4 +27,6 @@ pub struct AppState {
     pub live: tokio::sync::broadcast::Sender<crate::api::stream::StepStarted>,
     /// Outbound communication channels (SMTP, chat webhooks), secrets resolved at start.
     pub channels: Arc<crate::comms::channels::Channels>,
+    /// This instance's in-memory rate-limit counters (token use; see [`crate::limits`]).
+    pub limits: Arc<crate::limits::Local>,
 }

@@ -100,6 +100,36 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
+    /// Counts one request in rate-limit `bucket` for the window starting at `window_start`
+    /// and answers the window's count so far, this one included. One atomic statement
+    /// (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`) on both backends, so every instance on
+    /// the database counts together. The first request of a window sweeps windows that ended
+    /// before `forget_before`. Bookkeeping, not audited.
+    pub async fn count_request(
+        &self,
+        bucket: &str,
+        window_start: Timestamp,
+        forget_before: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO rate_limits (bucket, window_start, count) VALUES ($1, $2, 1) \
+             ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limits.count + 1 \
+             RETURNING count",
+        )
+        .bind(bucket)
+        .bind(micros(window_start))
+        .fetch_one(self.writer())
+        .await?;
+        let count: i64 = row.try_get(0)?;
+        if count == 1 {
+            sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+                .bind(micros(forget_before))
+                .execute(self.writer())
+                .await?;
+        }
+        Ok(count)
+    }
+
     /// Ends a session (sign-out); nothing happens if it is gone already.
     pub async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE secret_hash = $1")

@@ -23,6 +23,7 @@ use serde_json::json;
 
 use super::{COOKIE, LOGIN_COOKIE, SESSION_HOURS, cookie, login_form, page, set_cookie};
 use crate::auth::{new_token, token_hash};
+use crate::limits::ClientAddr;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -50,6 +51,7 @@ pub(super) struct SignInForm {
 /// form was served to this browser.
 pub(super) async fn sign_in(
     State(state): State<AppState>,
+    addr: ClientAddr,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
@@ -64,6 +66,29 @@ pub(super) async fn sign_in(
     }
     let has_token = !form.token.trim().is_empty();
     let has_password = !form.password.is_empty();
+    // Rate limits (per address, and per name for a password), counted in the database.
+    let name = has_password.then(|| sign_in_name(&form.user));
+    if let Err(err) = crate::limits::sign_in(&state, addr, name.as_deref()).await {
+        let retry = match &err {
+            ApiError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
+        let Some(retry) = retry else {
+            return err.into_response();
+        };
+        let mut response = again(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "Refused by the rate limit: too many sign-in attempts. Try again in {retry} seconds."
+            ),
+            form.user.trim(),
+            &form.login_csrf,
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(retry));
+        return response;
+    }
     let refused = |status, why| again(status, why, form.user.trim(), &form.login_csrf);
     match (has_password, has_token) {
         (false, true) => with_token(&state, &form.token, &form.login_csrf).await,
@@ -114,6 +139,16 @@ async fn with_token(state: &AppState, token: &str, login_csrf: &str) -> Response
     }
 }
 
+/// The user name as the brake and the rate limits count it: trimmed, lower case, cut at
+/// [`NAME_CHARS`].
+fn sign_in_name(user: &str) -> String {
+    user.trim()
+        .to_ascii_lowercase()
+        .chars()
+        .take(NAME_CHARS)
+        .collect()
+}
+
 /// Password sign-in for `user`: the brake first, then the hash, then the session.
 async fn with_password(
     state: &AppState,
@@ -121,12 +156,7 @@ async fn with_password(
     password: String,
     login_csrf: &str,
 ) -> Response {
-    let name: String = user
-        .trim()
-        .to_ascii_lowercase()
-        .chars()
-        .take(NAME_CHARS)
-        .collect();
+    let name = sign_in_name(user);
     let answer = |status, why| again(status, why, &name, login_csrf);
     if name.is_empty() {
         return answer(
