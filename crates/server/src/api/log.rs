@@ -86,7 +86,7 @@ pub struct AuditQuery {
 
 /// Audit entries (who, what, when, before and after), oldest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "log", params(AuditQuery),
-    responses((status = 200, body = [AuditEntry]), (status = 400, body = Problem)),
+    responses((status = 403, body = Problem), (status = 200, body = [AuditEntry]), (status = 400, body = Problem)),
     security(("bearer" = [])))]
 pub async fn audit(
     State(state): State<AppState>,
@@ -107,7 +107,7 @@ pub async fn audit(
 
 /// Walks the whole audit chain and reports the first broken link, if any.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "log",
-    responses((status = 200, body = AuditVerification), (status = 401, body = Problem)),
+    responses((status = 403, body = Problem), (status = 200, body = AuditVerification), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn verify(
     State(state): State<AppState>,

@@ -314,7 +314,7 @@ pub async fn start_deployment(
 /// Every step attempt of the release's runbook runs, oldest first.
 #[utoipa::path(get, path = "/api/v1/releases/{key}/runs", tag = "releases",
     params(("key" = String, Path, description = "Release ID or version", example = "1.4.0")),
-    responses((status = 200, body = [StepRecord]), (status = 404, body = Problem)),
+    responses((status = 403, body = Problem), (status = 200, body = [StepRecord]), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn runs(
     State(state): State<AppState>,
@@ -492,7 +492,7 @@ pub async fn events(
 /// The release's audit entries, oldest first.
 #[utoipa::path(get, path = "/api/v1/releases/{key}/audit", tag = "releases",
     params(("key" = String, Path, description = "Release ID or version", example = "1.4.0")),
-    responses((status = 200, body = [AuditEntry]), (status = 404, body = Problem)),
+    responses((status = 403, body = Problem), (status = 200, body = [AuditEntry]), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn audit(
     State(state): State<AppState>,
@@ -512,7 +512,7 @@ pub async fn audit(
 /// The communications sent about the release (the spec's ReleaseCommunication).
 #[utoipa::path(get, path = "/api/v1/releases/{key}/communications", tag = "releases",
     params(("key" = String, Path, description = "Release ID or version", example = "1.4.0")),
-    responses((status = 200, body = [ReleaseCommunication]), (status = 404, body = Problem)),
+    responses((status = 403, body = Problem), (status = 200, body = [ReleaseCommunication]), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn communications(
     State(state): State<AppState>,

@@ -65,7 +65,7 @@ pub struct StreamQuery {
 /// `step` (a finished step attempt) and `error` messages, until the client hangs up.
 #[utoipa::path(get, path = "/api/v1/releases/{key}/stream", tag = "releases",
     params(("key" = String, Path, description = "Release ID or version", example = "1.4.0"), StreamQuery),
-    responses((status = 200, content_type = "text/event-stream", body = String,
+    responses((status = 403, body = Problem), (status = 200, content_type = "text/event-stream", body = String,
         description = "Server-Sent Events: event, step_started, step, error"),
         (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]

@@ -78,7 +78,7 @@ pub struct CommsQuery {
 
 /// Communications in the outbox, newest first.
 #[utoipa::path(get, path = "/api/v1/comms", tag = "communications", params(CommsQuery),
-    responses((status = 200, body = [CommsMessage]), (status = 400, body = Problem),
+    responses((status = 403, body = Problem), (status = 200, body = [CommsMessage]), (status = 400, body = Problem),
         (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list(
@@ -167,7 +167,7 @@ pub struct RecipientRequest {
 
 /// Every email recipient, by audience: the policy's and those added through the API.
 #[utoipa::path(get, path = "/api/v1/comms/recipients", tag = "communications",
-    responses((status = 200, body = [RecipientView]), (status = 401, body = Problem)),
+    responses((status = 403, body = Problem), (status = 200, body = [RecipientView]), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn recipients(
     State(state): State<AppState>,
