@@ -23,7 +23,6 @@ pub struct Session {
 impl Store {
     /// Opens a session for `user_id` (audited as a sign-in); `token_id` is the API token it
     /// was opened with (none for a password), whose revocation ends it.
-    #[allow(clippy::too_many_arguments)]
     pub async fn create_session(
         &self,
         secret_hash: &str,
