@@ -27,7 +27,8 @@ pub struct Cli {
     )]
     pub server: String,
 
-    /// API token for client commands (`greenlight token create`).
+    /// API token for client commands (`greenlight token create`). Prefer the
+    /// `GREENLIGHT_TOKEN` variable: a flag's value shows in the process list.
     #[arg(long, global = true, env = "GREENLIGHT_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 
@@ -620,13 +621,19 @@ pub enum UserCommand {
     Whoami,
     /// Set the dashboard password of USER (default: yours; others' need an admin), read as one
     /// line from standard input, never from the command line:
-    /// `printf '%s\n' "$PW" | greenlight user password`. Ends USER's dashboard sessions.
+    /// `printf '%s\n' "$PW" | greenlight user password erin` (admin). Changing your own needs
+    /// the current one first: `printf '%s\n%s\n' "$OLD" "$NEW" | greenlight user password
+    /// --current`. Ends USER's dashboard sessions.
     Password {
         /// Whose (default: yours).
         user: Option<String>,
         /// Remove the password instead: password sign-in stops, API tokens keep working.
         #[arg(long)]
         clear: bool,
+        /// Changing your own password: read your current password from the first line of
+        /// standard input and the new one from the second (a token alone does not set it).
+        #[arg(long, conflicts_with = "clear")]
+        current: bool,
     },
 }
 
@@ -641,6 +648,14 @@ pub enum TokenCommand {
         /// Whose (default: yours).
         #[arg(long)]
         user: Option<String>,
+        /// What it may do: full (default), read (GETs only), ingest (health samples and CI
+        /// evidence only), flags (reading flags only). A scope only narrows your roles.
+        #[arg(long, default_value = "full", value_parser = ["full", "read", "ingest", "flags"])]
+        scope: String,
+        /// When it stops working: a duration from now (`90d`, `12h`, `30m`) or an RFC 3339
+        /// time; never when absent.
+        #[arg(long)]
+        expires: Option<String>,
     },
 }
 

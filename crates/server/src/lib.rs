@@ -13,6 +13,7 @@ pub mod flags;
 pub mod headers;
 pub mod health;
 pub mod input;
+pub mod limits;
 pub mod metrics;
 pub mod passwords;
 pub mod problem;
@@ -184,6 +185,7 @@ pub fn state(store: Store, policy: Policy, test_clock: bool) -> AppState {
         channels: Arc::default(),
         metrics_token: None,
         streams: Arc::default(),
+        limits: Arc::default(),
     }
 }
 
@@ -222,6 +224,8 @@ pub async fn bootstrap(
         token_hash: auth::token_hash(&secret),
         created_at: now,
         revoked_at: None,
+        scope: greenlight_store::TokenScope::Full,
+        expires_at: None,
     };
     let change = Change::new(now, "greenlight", "token.bootstrap");
     state.store.create_token(&token, &change).await?;
@@ -247,6 +251,9 @@ impl Server {
         let channels = comms::channels::Channels::from_policy(&config.policy.communications)
             .map_err(|e| ServeError::Communications(e.to_string()))?;
         let store = Store::open(&config.database_url).await?;
+        let fresh = auth::random_secret("").map_err(|e| ServeError::Bootstrap(e.to_string()))?;
+        let login_key = store.server_secret("login_token_key", &fresh).await?;
+        ui::login_token::install_key(&login_key);
         let mut state = state(store, config.policy, config.test_clock);
         state.channels = Arc::new(channels);
         state.streams = Arc::new(api::stream::Streams::new(config.limits.streams));
@@ -318,9 +325,11 @@ async fn serve_connections(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    use axum::extract::ConnectInfo;
     use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::server::graceful::GracefulShutdown;
     use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
 
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
@@ -337,9 +346,9 @@ async fn serve_connections(
             },
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
                     // Out of file descriptors, or a connection reset before it was accepted:
                     // pause briefly rather than spin.
@@ -351,7 +360,14 @@ async fn serve_connections(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // The peer's address, for the per-address rate limits (`limits::ClientAddr`).
+        let app = app
+            .clone()
+            .map_request(move |mut request: axum::extract::Request<_>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
+        let service = TowerToHyperService::new(app);
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(err) = connection.await {

@@ -68,6 +68,14 @@ pub enum ApiError {
     /// Something failed on our side.
     #[error("{0}")]
     Internal(String),
+    /// A rate limit holds: 429 with `Retry-After`.
+    #[error("{detail}")]
+    TooManyRequests {
+        /// Which limit, and when to retry.
+        detail: String,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
 }
 
 /// Seconds a client is asked to wait (`Retry-After`) when the service is unavailable.
@@ -145,6 +153,7 @@ impl ApiError {
             ApiError::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -196,6 +205,9 @@ impl ApiError {
             ),
             ApiError::Unavailable(_) => ("unavailable".into(), None, Vec::new()),
             ApiError::Internal(_) => ("internal".into(), None, Vec::new()),
+            ApiError::TooManyRequests { .. } => {
+                ("rate_limit".into(), Some("rate_limit".into()), Vec::new())
+            }
         };
         Problem {
             kind: format!("https://greenlight.invalid/problems/{slug}"),
@@ -220,6 +232,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         if matches!(self, ApiError::Unauthorized(_)) {
             response.headers_mut().insert(

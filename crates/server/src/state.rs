@@ -31,4 +31,6 @@ pub struct AppState {
     pub streams: Arc<crate::api::stream::Streams>,
     /// The bearer token `/metrics` requires (`GREENLIGHT_METRICS_TOKEN`); open when `None`.
     pub metrics_token: Option<Arc<str>>,
+    /// This instance's in-memory rate-limit counters (token use; see [`crate::limits`]).
+    pub limits: Arc<crate::limits::Local>,
 }

@@ -38,12 +38,12 @@ pub use feeds::CalendarFeed;
 pub use flags::{FLAGS_CHANNEL, FlagListener, StoredFlag};
 pub use metrics::MetricBucket;
 pub use outbox::{OutboxDraft, OutboxMessage, OutboxStatus};
-pub use passwords::PasswordChanged;
+pub use passwords::{PasswordChanged, SignInClaim};
 pub use releases::{HistoryEntry, ReleaseFilter, StoredRelease};
 pub use runs::StepRecord;
 pub use sessions::Session;
 pub use sketches_ddsketch::DDSketch;
-pub use users::{TokenRecord, User};
+pub use users::{TokenRecord, TokenScope, User};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

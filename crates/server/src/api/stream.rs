@@ -30,6 +30,7 @@ use super::{Path, Query, load};
 use crate::auth::Auth;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
+use greenlight_core::Action;
 
 /// How often the store is read for new events and steps.
 const POLL: Duration = Duration::from_millis(200);
@@ -67,7 +68,7 @@ pub struct StreamQuery {
 /// hold a few streams at once (429 beyond), and the server a bounded number (503 beyond).
 #[utoipa::path(get, path = "/api/v1/releases/{key}/stream", tag = "releases",
     params(("key" = String, Path, description = "Release ID or version", example = "1.4.0"), StreamQuery),
-    responses((status = 200, content_type = "text/event-stream", body = String,
+    responses((status = 403, body = Problem), (status = 200, content_type = "text/event-stream", body = String,
         description = "Server-Sent Events: event, step_started, step, error"),
         (status = 401, body = Problem), (status = 404, body = Problem),
         (status = 429, body = Problem), (status = 503, body = Problem)),
@@ -79,6 +80,7 @@ pub async fn stream(
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    auth.require_read(Action::AccessDeploymentLogs)?;
     follow(&state, &auth.actor.id, &key, query.after, &headers).await
 }
 

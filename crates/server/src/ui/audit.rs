@@ -113,6 +113,9 @@ pub(super) async fn audit_page(
     signed: Signed,
     params: Params,
 ) -> Response {
+    if let Some(refused) = signed.read_refusal(greenlight_core::Action::ReadAuditTrail) {
+        return refused;
+    }
     let given = given(&params);
     let mut filter = match read_search(&state, &params).await {
         Ok(filter) => filter,
@@ -387,6 +390,9 @@ pub(super) async fn export_csv(
     signed: Signed,
     params: Params,
 ) -> Response {
+    if let Some(refused) = signed.read_refusal(greenlight_core::Action::ReadAuditTrail) {
+        return refused;
+    }
     let entries = match export_entries(&state, &signed, &params).await {
         Ok(entries) => entries,
         Err(response) => return response,
@@ -449,6 +455,9 @@ pub(super) async fn export_json(
     signed: Signed,
     params: Params,
 ) -> Response {
+    if let Some(refused) = signed.read_refusal(greenlight_core::Action::ReadAuditTrail) {
+        return refused;
+    }
     let entries = match export_entries(&state, &signed, &params).await {
         Ok(entries) => entries,
         Err(response) => return response,

@@ -381,6 +381,10 @@ async fn stream(
     Query(query): Query<StreamQuery>,
     headers: axum::http::HeaderMap,
 ) -> Response {
+    // The stream carries each step's output: deployment logs.
+    if let Some(refused) = signed.read_refusal(Action::AccessDeploymentLogs) {
+        return refused;
+    }
     let user = signed.actor.id.clone();
     match crate::api::stream::follow(&state, &user, &key, query.after, &headers).await {
         Ok(sse) => sse.into_response(),
