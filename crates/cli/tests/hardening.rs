@@ -508,7 +508,7 @@ fn evidence_and_metrics_take_their_documented_body_limits() {
     let ingest = |body: String| {
         client
             .post(server.api("/metrics"))
-            .bearer_auth(ADMIN)
+            .bearer_auth(&erin)
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -519,7 +519,7 @@ fn evidence_and_metrics_take_their_documented_body_limits() {
     let refused = announce_body(
         &server,
         "/api/v1/metrics",
-        ADMIN,
+        &erin,
         "application/json",
         4 * 1024 * 1024 + 1,
     );
@@ -769,7 +769,9 @@ fn release_streams_are_limited_and_share_one_poll() {
         &[],
     );
     let erin = server.add_user("erin", "engineering_lead");
-    let quinn = server.add_user("quinn", "qa_lead");
+    // Streams carry runbook output: every follower holds access_deployment_logs.
+    let olga = server.add_user("olga", "on_call_engineer");
+    let sam = server.add_user("sam", "system_admin");
     support::assert_ok(&server.cli(&erin, &["release", "plan", "--version", "1.4.0"]));
 
     let (status, mut first) = open_stream(&server, &erin, "1.4.0");
@@ -783,9 +785,9 @@ fn release_streams_are_limited_and_share_one_poll() {
         "stream_limit",
         Duration::from_secs(2)
     ));
-    let (status, _quinns) = open_stream(&server, &quinn, "1.4.0");
+    let (status, _olgas) = open_stream(&server, &olga, "1.4.0");
     assert_eq!(status, 200);
-    let (status, mut over) = open_stream(&server, ADMIN, "1.4.0");
+    let (status, mut over) = open_stream(&server, &sam, "1.4.0");
     assert_eq!(status, 503, "a fourth stream on a server that takes three");
     assert!(read_until(&mut over, "retry-after", Duration::from_secs(2)));
 
