@@ -16,7 +16,12 @@ source bench/lib.sh
 
 ingest() { # backend url
   start "$2"
-  line=$(GREENLIGHT_TOKEN="$admin" wrk -t2 -c"$connections" -d"${duration}s" -s bench/ingest.lua "$GREENLIGHT_SERVER" | grep RESULT)
+  # Ingest needs ingest_health_samples: a system administrator's ingest-only token.
+  platform=$(GREENLIGHT_TOKEN="$admin" "$bin" user add platform --role system_admin --json |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["token"]["token"])')
+  ingest_token=$(GREENLIGHT_TOKEN="$platform" "$bin" token create --name ingest --scope ingest --json |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+  line=$(GREENLIGHT_TOKEN="$ingest_token" wrk -t2 -c"$connections" -d"${duration}s" -s bench/ingest.lua "$GREENLIGHT_SERVER" | grep RESULT)
   stop
   echo "| $1 | ingest, batches of $GREENLIGHT_BATCH | ${line#RESULT } |"
 }

@@ -25,7 +25,7 @@ def cli(token, *args):
 def post(samples):
     body = json.dumps({"samples": samples}).encode()
     request = urllib.request.Request(f"{SERVER}/api/v1/metrics", body, method="POST", headers={
-        "Content-Type": "application/json", "Authorization": f"Bearer {ADMIN}"})
+        "Content-Type": "application/json", "Authorization": f"Bearer {INGEST}"})
     urllib.request.urlopen(request).read()
 
 
@@ -48,6 +48,8 @@ def traffic():
 
 lead = cli(ADMIN, "user", "add", "erin", "--role", "engineering_lead")["token"]["token"]
 qa = cli(ADMIN, "user", "add", "quinn", "--role", "qa_lead")["token"]["token"]
+platform = cli(ADMIN, "user", "add", "platform", "--role", "system_admin")["token"]["token"]
+INGEST = cli(platform, "token", "create", "--name", "ingest", "--scope", "ingest")["token"]
 cli(ADMIN, "environments", "baseline", "--env", "production", "1.3.0")
 cli(lead, "hotfix", "start", "--title", "bench", "--trigger", "score_recording_failure")
 for gate in [g["name"] for g in cli(ADMIN, "policy", "show")["gates"]["hotfix"]]:

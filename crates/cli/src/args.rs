@@ -27,7 +27,8 @@ pub struct Cli {
     )]
     pub server: String,
 
-    /// API token for client commands (`greenlight token create`).
+    /// API token for client commands (`greenlight token create`). Prefer the
+    /// `GREENLIGHT_TOKEN` variable: a flag's value shows in the process list.
     #[arg(long, global = true, env = "GREENLIGHT_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 
@@ -132,6 +133,23 @@ pub struct ServeArgs {
     /// Let tests set the clock through `PUT /api/v1/_test/clock` (never in production).
     #[arg(long, hide = true)]
     pub test_clock: bool,
+    /// Require this bearer token on `/metrics` (at least 16 characters). Prefer the
+    /// environment variable: a flag shows in the process list.
+    #[arg(long, env = "GREENLIGHT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Most connections served at once; more wait until one closes.
+    #[arg(long, env = "GREENLIGHT_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers; an idle keep-alive connection is
+    /// closed after as long.
+    #[arg(long, env = "GREENLIGHT_HEADER_READ_TIMEOUT", default_value_t = 10)]
+    pub header_read_timeout: u64,
+    /// Most release streams (Server-Sent Events) open at once; more get 503.
+    #[arg(long, env = "GREENLIGHT_MAX_STREAMS", default_value_t = 256)]
+    pub max_streams: usize,
+    /// Most release streams one user may hold open at once; more get 429.
+    #[arg(long, env = "GREENLIGHT_MAX_STREAMS_PER_USER", default_value_t = 8)]
+    pub max_streams_per_user: usize,
 }
 
 /// The release a command acts on, and the revision the change is based on.
@@ -603,13 +621,19 @@ pub enum UserCommand {
     Whoami,
     /// Set the dashboard password of USER (default: yours; others' need an admin), read as one
     /// line from standard input, never from the command line:
-    /// `printf '%s\n' "$PW" | greenlight user password`. Ends USER's dashboard sessions.
+    /// `printf '%s\n' "$PW" | greenlight user password erin` (admin). Changing your own needs
+    /// the current one first: `printf '%s\n%s\n' "$OLD" "$NEW" | greenlight user password
+    /// --current`. Ends USER's dashboard sessions.
     Password {
         /// Whose (default: yours).
         user: Option<String>,
         /// Remove the password instead: password sign-in stops, API tokens keep working.
         #[arg(long)]
         clear: bool,
+        /// Changing your own password: read your current password from the first line of
+        /// standard input and the new one from the second (a token alone does not set it).
+        #[arg(long, conflicts_with = "clear")]
+        current: bool,
     },
 }
 
@@ -624,6 +648,14 @@ pub enum TokenCommand {
         /// Whose (default: yours).
         #[arg(long)]
         user: Option<String>,
+        /// What it may do: full (default), read (GETs only), ingest (health samples and CI
+        /// evidence only), flags (reading flags only). A scope only narrows your roles.
+        #[arg(long, default_value = "full", value_parser = ["full", "read", "ingest", "flags"])]
+        scope: String,
+        /// When it stops working: a duration from now (`90d`, `12h`, `30m`) or an RFC 3339
+        /// time; never when absent.
+        #[arg(long)]
+        expires: Option<String>,
     },
 }
 

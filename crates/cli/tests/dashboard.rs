@@ -477,7 +477,7 @@ fn walk_through_pages(db: &Db) {
         .collect();
     let sent = http()
         .post(format!("{}/api/v1/metrics", server.url))
-        .bearer_auth(ADMIN)
+        .bearer_auth(&erin)
         .json(&json!({ "samples": samples }))
         .send()
         .unwrap();

@@ -112,11 +112,40 @@ fn walk(db: &Db) {
         "{}",
         stderr(&empty)
     );
-    let set = cli_stdin(
+    // A token alone does not set a password: the first comes from an admin, and a change
+    // needs the current one.
+    let token_only = cli_stdin(
         &server,
         &erin,
         &["user", "password"],
         &format!("{ERIN_PW}\r\n"),
+    );
+    assert_refused(&token_only, "permission");
+    assert_ok(&cli_stdin(
+        &server,
+        ADMIN,
+        &["user", "password", "erin"],
+        "a temporary passphrase\n",
+    ));
+    let without_current = http()
+        .put(server.api("/users/erin/password"))
+        .bearer_auth(&erin)
+        .json(&json!({ "password": ERIN_PW }))
+        .send()
+        .unwrap();
+    assert_eq!(without_current.status().as_u16(), 403);
+    let wrong_current = cli_stdin(
+        &server,
+        &erin,
+        &["user", "password", "--current"],
+        &format!("not my password\n{ERIN_PW}\n"),
+    );
+    assert_refused(&wrong_current, "permission");
+    let set = cli_stdin(
+        &server,
+        &erin,
+        &["user", "password", "--current"],
+        &format!("a temporary passphrase\n{ERIN_PW}\r\n"),
     );
     assert_ok(&set);
     assert!(
@@ -196,13 +225,15 @@ fn walk(db: &Db) {
         .json()
         .unwrap();
     let entries = audit.as_array().unwrap();
-    let change = entries
+    let changes: Vec<&Value> = entries
         .iter()
-        .find(|e| e["action"] == "user.password.set")
-        .expect("an audit entry for the password");
-    assert_eq!(change["actor"], "erin");
-    assert_eq!(change["before"]["password"], "none");
-    assert_eq!(change["after"]["password"], "set");
+        .filter(|e| e["action"] == "user.password.set")
+        .collect();
+    assert_eq!(changes[0]["actor"], "admin", "the first from an admin");
+    assert_eq!(changes[0]["before"]["password"], "none");
+    assert_eq!(changes[0]["after"]["password"], "set");
+    assert_eq!(changes[1]["actor"], "erin", "then erin's own change");
+    assert_eq!(changes[1]["before"]["password"], "set");
     let everything: Value = http()
         .get(server.api("/audit"))
         .query(&[("limit", "5000")])
@@ -278,6 +309,26 @@ fn walk(db: &Db) {
         303,
         "tokens are untouched"
     );
+
+    // Revoking a token ends the dashboard sessions opened with it.
+    let laptop = server.cli_json(&erin, &["token", "create", "--name", "laptop"]);
+    let laptop_secret = laptop["token"].as_str().unwrap();
+    let by_token = session_of(login(&server, &[("token", laptop_secret)]));
+    assert_eq!(
+        get(&server, &by_token, "/ui/releases").status().as_u16(),
+        200
+    );
+    let revoked = http()
+        .delete(server.api(&format!("/tokens/{}", laptop["id"].as_str().unwrap())))
+        .bearer_auth(&erin)
+        .send()
+        .unwrap();
+    assert_eq!(revoked.status().as_u16(), 204);
+    assert_eq!(
+        get(&server, &by_token, "/ui/releases").status().as_u16(),
+        303,
+        "the session opened with a revoked token is over"
+    );
     let gone = server.cli(ADMIN, &["user", "password", "nobody", "--clear"]);
     assert_eq!(code(&gone), 1, "{}", stderr(&gone));
 
@@ -285,8 +336,8 @@ fn walk(db: &Db) {
     // for a real user with the right password too; it opens again as the failures age.
     let set = cli_stdin(
         &server,
-        &erin,
-        &["user", "password"],
+        ADMIN,
+        &["user", "password", "erin"],
         &format!("{ERIN_PW}\n"),
     );
     assert_ok(&set);
@@ -324,4 +375,54 @@ fn walk(db: &Db) {
     );
     server.set_clock("2026-11-24T19:16:00Z");
     sign_in(&server, "erin", ERIN_PW);
+
+    // Parallel guesses cannot outrun the brake: each attempt is counted before its password is
+    // checked, so of 200 at once at most 5 are checked (401) and the rest braked (429).
+    let statuses = parallel_logins(&server, &vec![("erin", "a wrong guess"); 200]);
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        checked <= 5,
+        "{checked} passwords checked of 200 parallel guesses"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        200 - checked,
+        "{statuses:?}"
+    );
+    // With the brake engaged, the right password among 40 parallel wrong ones does not sign in.
+    let mut guesses = vec![("erin", "a wrong guess"); 40];
+    guesses.insert(17, ("erin", ERIN_PW));
+    let statuses = parallel_logins(&server, &guesses);
+    assert!(statuses.iter().all(|s| *s == 429), "{statuses:?}");
+}
+
+/// Posts the sign-in form once per `(user, password)`, all at the same time; the statuses.
+fn parallel_logins(server: &Server, guesses: &[(&str, &str)]) -> Vec<u16> {
+    let forms: Vec<_> = guesses
+        .iter()
+        .map(|_| support::dashboard::login_form(server))
+        .collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = guesses
+            .iter()
+            .zip(forms)
+            .map(|((user, password), (cookie, token))| {
+                scope.spawn(move || {
+                    browser()
+                        .post(format!("{}/ui/login", server.url))
+                        .header("cookie", cookie)
+                        .form(&[
+                            ("login_csrf", token.as_str()),
+                            ("user", user),
+                            ("password", password),
+                        ])
+                        .send()
+                        .unwrap()
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
 }

@@ -432,6 +432,16 @@ fn wait_for(mut done: impl FnMut() -> bool, what: &str) {
 
 /// Posts a batch of samples every 200 ms as the platform would.
 fn send_samples(server: &Server, traffic: Shared) -> Stop {
+    // The platform sends with an ingest-only token of a system administrator: ingest needs
+    // its own permission, and the token can do nothing else.
+    let platform = server.add_user("platform", "system_admin");
+    let ingest = server.cli_json(
+        &platform,
+        &["token", "create", "--name", "ingest", "--scope", "ingest"],
+    )["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let stop = Arc::new(AtomicBool::new(false));
     let url = server.api("/metrics");
     let flag = stop.clone();
@@ -460,7 +470,7 @@ fn send_samples(server: &Server, traffic: Shared) -> Stop {
                     .collect();
                 let _ = client
                     .post(&url)
-                    .bearer_auth(ADMIN)
+                    .bearer_auth(&ingest)
                     .json(&json!({ "samples": samples }))
                     .send();
             }

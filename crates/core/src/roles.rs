@@ -128,6 +128,19 @@ pub enum Action {
     ManageFeatureFlags,
     /// Use a feature flag's kill switch.
     KillFeatureFlag,
+    /// Read the audit trail (who changed what, with before and after): every role, and
+    /// administrators, who manage the accounts and tokens the trail records. A user with no
+    /// role (an account not yet given one, a service account) does not read it.
+    ReadAuditTrail,
+    /// Read the communications sent and the outbox (delivery state, the last error of a dead
+    /// letter): every role, and administrators.
+    ReadCommunications,
+    /// Read the recipient lists (people's addresses): those who send the communications.
+    ReadRecipients,
+    /// Send health samples (`POST /api/v1/metrics`): they drive automatic rollback and decide
+    /// the Phase 3 gates, so only those who watch health (system administrator, on-call
+    /// engineer) and the engineering lead may, usually through an `ingest`-scoped token.
+    IngestHealthSamples,
 }
 
 use Role::{EngineeringLead as EL, OnCallEngineer as OC, ProductOwner as PO, QaLead as QA};
@@ -159,6 +172,45 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::CommunicateMaintenance, &[Role::SystemAdmin, EL]),
     (Action::ManageFeatureFlags, &[EL]),
     (Action::KillFeatureFlag, &[EL, OC]),
+    (Action::ReadAuditTrail, &[EL, QA, PO, OC, Role::SystemAdmin]),
+    (
+        Action::ReadCommunications,
+        &[EL, QA, PO, OC, Role::SystemAdmin],
+    ),
+    (Action::ReadRecipients, &[Role::SystemAdmin, EL]),
+    (Action::IngestHealthSamples, &[Role::SystemAdmin, OC, EL]),
+];
+
+/// Read actions an administrator may take without holding a listed role: administrators manage
+/// the accounts, tokens and recipients the audit trail and the outbox are about. Every other
+/// action, deployment logs included, needs a role the table lists.
+pub const ADMIN_READS: &[Action] = &[Action::ReadAuditTrail, Action::ReadCommunications];
+
+/// Reads open to every valid token, whatever its user's roles: who the caller is and what the
+/// table lets them do (`/me`, `/permissions`), and the team's shared picture of the process,
+/// which holds no secrets: releases with their checklists, gates, approvals, events, reports
+/// and health, environments, delivery metrics, feature flags, the policy, windows and the
+/// calendar. Every other read is an action of [`PERMISSIONS`]. This list is documentation for
+/// the endpoint x role test, which walks it.
+pub const OPEN_READS: &[&str] = &[
+    "/api/v1/me",
+    "/api/v1/permissions",
+    "/api/v1/releases",
+    "/api/v1/releases/{key}",
+    "/api/v1/releases/{key}/checklist",
+    "/api/v1/releases/{key}/gates",
+    "/api/v1/releases/{key}/approvals",
+    "/api/v1/releases/{key}/events",
+    "/api/v1/releases/{key}/report",
+    "/api/v1/releases/{key}/health",
+    "/api/v1/events",
+    "/api/v1/environments",
+    "/api/v1/delivery-metrics",
+    "/api/v1/flags",
+    "/api/v1/flags/{key}",
+    "/api/v1/policy",
+    "/api/v1/window",
+    "/api/v1/calendar",
 ];
 
 impl Action {
@@ -214,6 +266,12 @@ impl Actor {
     /// Whether the actor holds `role`.
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// Whether the actor may take `action`, or read it as an administrator (`is_admin`) when
+    /// it is one of [`ADMIN_READS`].
+    pub fn may_read(&self, action: Action, is_admin: bool) -> bool {
+        self.may(action) || (is_admin && ADMIN_READS.contains(&action))
     }
 
     /// Whether the actor may take `action`.
@@ -301,6 +359,18 @@ mod tests {
         let text = reason.map(|r| r.to_string()).unwrap_or_default();
         assert!(text.starts_with("permission: pat (product_owner) may not initiate rollback"));
         assert!(text.contains("engineering_lead or on_call_engineer"));
+    }
+
+    #[test]
+    fn deployment_logs_need_a_listed_role_even_for_administrators() {
+        let nobody = Actor::user("n", []);
+        assert!(!nobody.may_read(Action::AccessDeploymentLogs, true));
+        assert!(!nobody.may_read(Action::ReadRecipients, true));
+        assert!(nobody.may_read(Action::ReadAuditTrail, true));
+        assert!(!nobody.may_read(Action::ReadAuditTrail, false));
+        let qa = Actor::user("q", [Role::QaLead]);
+        assert!(!qa.may_read(Action::AccessDeploymentLogs, false));
+        assert!(qa.may_read(Action::ReadAuditTrail, false));
     }
 
     #[test]

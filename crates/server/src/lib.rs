@@ -10,7 +10,10 @@ pub mod clock;
 pub mod comms;
 mod content;
 pub mod flags;
+pub mod headers;
 pub mod health;
+pub mod input;
+pub mod limits;
 pub mod metrics;
 pub mod passwords;
 pub mod problem;
@@ -42,6 +45,34 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 /// Longest a request may take before it is answered 503 (SQLite busy waits included).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Bounds on the connections a server holds, so idle or slow clients cannot exhaust its file
+/// descriptors or keep others out for long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Most connections open at once; further ones wait in the kernel's accept queue until
+    /// one closes.
+    pub max_connections: usize,
+    /// How long a client has to send a request's headers, counted from the connection's start
+    /// or the end of the previous response: a half-sent request and an idle keep-alive
+    /// connection are both closed after it.
+    pub header_read_timeout: Duration,
+    /// How long a shutdown waits for open connections (streams included) before it drops them.
+    pub shutdown_grace: Duration,
+    /// How many release streams (Server-Sent Events) may be open, per user and in all.
+    pub streams: api::stream::StreamLimits,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 512,
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+            streams: api::stream::StreamLimits::default(),
+        }
+    }
+}
+
 /// How a server starts.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -55,6 +86,10 @@ pub struct ServeConfig {
     pub test_clock: bool,
     /// The bootstrap admin token to use on first run instead of a random one.
     pub bootstrap_token: Option<String>,
+    /// The bearer token `/metrics` requires; `None` leaves it open (for a loopback scraper).
+    pub metrics_token: Option<String>,
+    /// Connection limit and timeouts.
+    pub limits: ConnectionLimits,
 }
 
 /// Why the server could not start.
@@ -77,6 +112,9 @@ pub enum ServeError {
     /// The bootstrap token is unusable.
     #[error("{0}")]
     Bootstrap(String),
+    /// A serve option is out of range.
+    #[error("{0}")]
+    Config(String),
     /// The policy's `[git] repository` is not a repository the server can read.
     #[error(
         "policy git.repository: {0}; set it to a local clone, or to \"\" to record content with `greenlight release content`"
@@ -89,6 +127,11 @@ pub enum ServeError {
 
 /// Builds the application (routes and layers) over `state`.
 pub fn app(state: AppState) -> Router {
+    let refuse_nul = || axum::middleware::from_fn(input::refuse_nul);
+    let timeout =
+        || TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT);
+    let security =
+        || axum::middleware::from_fn_with_state(state.clone(), headers::security_headers);
     api::routes()
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(api::bulk_routes())
@@ -96,14 +139,30 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(timeout())
+        .layer(axum::middleware::from_fn(problem::ensure_problem))
         .layer(TraceLayer::new_for_http())
+        .layer(refuse_nul())
+        .layer(security())
+        // Flag evaluation never reaches the database, so a NUL there is harmless, and its
+        // answers are JSON for SDKs: it stays outside every layer (see
+        // `api::evaluation_routes`).
         .merge(api::evaluation_routes(state.flags.clone()))
-        .merge(comms::public::routes())
-        .merge(ui::routes().layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
+        // The pages get the same time bound as the API, so a client trickling a form body
+        // cannot hold a handler (a stream's body is not bounded by it: only its start is).
+        .merge(
+            comms::public::routes()
+                .layer(timeout())
+                .layer(refuse_nul())
+                .layer(security()),
+        )
+        .merge(
+            ui::routes()
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+                .layer(timeout())
+                .layer(refuse_nul())
+                .layer(security()),
+        )
         .with_state(state)
 }
 
@@ -124,6 +183,9 @@ pub fn state(store: Store, policy: Policy, test_clock: bool) -> AppState {
         flags: Arc::default(),
         live: tokio::sync::broadcast::channel(256).0,
         channels: Arc::default(),
+        metrics_token: None,
+        streams: Arc::default(),
+        limits: Arc::default(),
     }
 }
 
@@ -162,6 +224,8 @@ pub async fn bootstrap(
         token_hash: auth::token_hash(&secret),
         created_at: now,
         revoked_at: None,
+        scope: greenlight_store::TokenScope::Full,
+        expires_at: None,
     };
     let change = Change::new(now, "greenlight", "token.bootstrap");
     state.store.create_token(&token, &change).await?;
@@ -172,6 +236,7 @@ pub async fn bootstrap(
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    limits: ConnectionLimits,
     /// The admin token created on first run, to show once.
     pub bootstrap_token: Option<String>,
 }
@@ -186,8 +251,21 @@ impl Server {
         let channels = comms::channels::Channels::from_policy(&config.policy.communications)
             .map_err(|e| ServeError::Communications(e.to_string()))?;
         let store = Store::open(&config.database_url).await?;
+        let fresh = auth::random_secret("").map_err(|e| ServeError::Bootstrap(e.to_string()))?;
+        let login_key = store.server_secret("login_token_key", &fresh).await?;
+        ui::login_token::install_key(&login_key);
         let mut state = state(store, config.policy, config.test_clock);
         state.channels = Arc::new(channels);
+        state.streams = Arc::new(api::stream::Streams::new(config.limits.streams));
+        state.metrics_token = match config.metrics_token.map(|t| t.trim().to_string()) {
+            Some(t) if t.len() >= 16 => Some(t.into()),
+            Some(_) => {
+                return Err(ServeError::Config(
+                    "GREENLIGHT_METRICS_TOKEN must be at least 16 characters".into(),
+                ));
+            }
+            None => None,
+        };
         let bootstrap_token = bootstrap(&state, config.bootstrap_token).await?;
         runner::interrupt_stale_runs(&state)
             .await
@@ -198,9 +276,15 @@ impl Server {
                 addr: config.bind,
                 source,
             })?;
+        if config.limits.max_connections == 0 || config.limits.header_read_timeout.is_zero() {
+            return Err(ServeError::Config(
+                "the connection limit and the header read timeout must be above zero".into(),
+            ));
+        }
         Ok(Server {
             listener,
             state,
+            limits: config.limits,
             bootstrap_token,
         })
     }
@@ -223,14 +307,81 @@ impl Server {
         }
         let flags = flags::spawn_refresher(self.state.clone());
         let comms = comms::spawn_worker(self.state.clone());
-        axum::serve(self.listener, app(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        serve_connections(self.listener, app(self.state), self.limits, shutdown).await;
         monitor.abort();
         flags.abort();
         comms.abort();
         store.close().await;
         Ok(())
+    }
+}
+
+/// Accepts connections while fewer than `limits.max_connections` are open and serves each over
+/// HTTP/1.1 with the header-read timeout, until `shutdown` completes; then stops accepting and
+/// lets open connections finish for at most `limits.shutdown_grace`.
+async fn serve_connections(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(64 * 1024);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // pause briefly rather than spin.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        // The peer's address, for the per-address rate limits (`limits::ClientAddr`).
+        let app = app
+            .clone()
+            .map_request(move |mut request: axum::extract::Request<_>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
+        let service = TowerToHyperService::new(app);
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.shutdown_grace) => {
+            tracing::warn!("connections still open after the shutdown grace period; closing them");
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::encoding::text::encode;
@@ -22,6 +23,7 @@ pub struct Metrics {
     requests: Family<Labels, Counter>,
     latency: Family<Labels, Histogram>,
     releases: Family<Labels, Gauge>,
+    stream_polls: Counter,
 }
 
 impl Default for Metrics {
@@ -39,17 +41,25 @@ impl Default for Metrics {
             latency.clone(),
         );
         registry.register("releases", "Releases by status", releases.clone());
+        let stream_polls = Counter::default();
+        registry.register(
+            "release_stream_polls",
+            "Store polls for release streams (one per followed release, shared by its streams)",
+            stream_polls.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
             releases,
+            stream_polls,
         }
     }
 }
 
 impl Metrics {
-    /// Counts one request.
+    /// Counts one request. `method` and `route` must come from bounded sets (see
+    /// [`method_label`] and [`track`]): every distinct value is a time series kept for ever.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let labels = vec![
             ("method".to_string(), method.to_string()),
@@ -59,6 +69,11 @@ impl Metrics {
         let mut with_status = labels;
         with_status.push(("status".to_string(), status.to_string()));
         self.requests.get_or_create(&with_status).inc();
+    }
+
+    /// Counts one store poll for release streams.
+    pub fn count_stream_poll(&self) {
+        self.stream_polls.inc();
     }
 
     /// Sets the releases-by-status gauges.
@@ -81,10 +96,29 @@ impl Metrics {
     }
 }
 
-/// Middleware recording every request under its route template (not its raw path).
+/// The `method` label of a request: one of the standard methods, or `other` for any extension
+/// method (hyper accepts any token as a method, so the raw name would let a client create
+/// unbounded time series).
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
+/// Middleware recording every request under a bounded set of labels: a standard method or
+/// `other`, the route template (never the raw path) or `unmatched`, and the status code.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -92,10 +126,24 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .unwrap_or_else(|| "unmatched".into());
     let response = next.run(request).await;
     state.metrics.observe(
-        &method,
+        method,
         &route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extension_methods_share_one_label() {
+        for name in ["FOO", "BREW", &"X".repeat(4000)] {
+            let method = Method::from_bytes(name.as_bytes()).unwrap_or(Method::GET);
+            assert_eq!(method_label(&method), "other");
+        }
+        assert_eq!(method_label(&Method::DELETE), "DELETE");
+    }
 }

@@ -53,10 +53,33 @@ pub enum ApiError {
     /// The request itself is malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// The request holds a NUL byte (rule `nul_byte`).
+    #[error("{0}")]
+    Nul(String),
+    /// The caller holds as many release streams as one user may (429, rule `stream_limit`).
+    #[error("{0}")]
+    TooManyStreams(String),
+    /// The request body is larger than the endpoint takes.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The database cannot be reached right now (503 with `Retry-After`).
+    #[error("{0}")]
+    Unavailable(String),
     /// Something failed on our side.
     #[error("{0}")]
     Internal(String),
+    /// A rate limit holds: 429 with `Retry-After`.
+    #[error("{detail}")]
+    TooManyRequests {
+        /// Which limit, and when to retry.
+        detail: String,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
 }
+
+/// Seconds a client is asked to wait (`Retry-After`) when the service is unavailable.
+pub const RETRY_AFTER_SECONDS: u32 = 2;
 
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
@@ -77,6 +100,13 @@ impl From<StoreError> for ApiError {
             StoreError::StaleRevision { .. } | StoreError::Conflict(_) => {
                 ApiError::Conflict(err.to_string())
             }
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "database unavailable");
+                ApiError::Unavailable(
+                    "the database is unavailable; nothing was read or changed, try again shortly"
+                        .into(),
+                )
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::Internal("the database failed; the change was not saved".into())
@@ -87,6 +117,9 @@ impl From<StoreError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::TooLarge(format!("request body: {}", rejection.body_text()));
+        }
         ApiError::BadRequest(format!("request body: {}", rejection.body_text()))
     }
 }
@@ -115,8 +148,12 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::Stale(_) => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::Nul(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -151,7 +188,26 @@ impl ApiError {
             ),
             ApiError::Forbidden(_) => ("forbidden".into(), Some("permission".into()), Vec::new()),
             ApiError::BadRequest(_) => ("bad_request".into(), Some("input".into()), Vec::new()),
+            ApiError::Nul(_) => (
+                "bad_request".into(),
+                Some(crate::input::RULE.into()),
+                Vec::new(),
+            ),
+            ApiError::TooLarge(_) => (
+                "payload_too_large".into(),
+                Some("body_limit".into()),
+                Vec::new(),
+            ),
+            ApiError::TooManyStreams(_) => (
+                "too_many_requests".into(),
+                Some("stream_limit".into()),
+                Vec::new(),
+            ),
+            ApiError::Unavailable(_) => ("unavailable".into(), None, Vec::new()),
             ApiError::Internal(_) => ("internal".into(), None, Vec::new()),
+            ApiError::TooManyRequests { .. } => {
+                ("rate_limit".into(), Some("rate_limit".into()), Vec::new())
+            }
         };
         Problem {
             kind: format!("https://greenlight.invalid/problems/{slug}"),
@@ -172,6 +228,16 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if matches!(self, ApiError::Unavailable(_) | ApiError::TooManyStreams(_)) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if matches!(self, ApiError::Unauthorized(_)) {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -180,6 +246,82 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Middleware turning every error response that is not yet a problem document (axum's 405
+/// for a wrong method, tower-http's 413 for a body over the limit and 503 for a timeout, an
+/// extractor's plain-text rejection) into one with the same status, keeping `Allow`,
+/// `Retry-After` and `WWW-Authenticate`. `/readyz` keeps its plain answer.
+pub async fn ensure_problem(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let readyz = request.uri().path() == "/readyz";
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_error = status.is_client_error() || status.is_server_error();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !is_error || is_problem || readyz {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 2048)
+        .await
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+        .map(|text| text.trim().to_string())
+        .filter(|text| !text.is_empty());
+    let (slug, rule, default) = match status {
+        StatusCode::NOT_FOUND => ("not_found", None, "no such resource"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            None,
+            "this resource does not take that method (see Allow)",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            Some("body_limit"),
+            "the request body is larger than this endpoint takes",
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "unavailable",
+            None,
+            "the request took too long to answer; try again shortly",
+        ),
+        s if s.is_server_error() => ("internal", None, "the request failed on our side"),
+        _ => ("bad_request", Some("input"), "the request is malformed"),
+    };
+    let problem = Problem {
+        kind: format!("https://greenlight.invalid/problems/{slug}"),
+        title: status.canonical_reason().unwrap_or("Error").to_string(),
+        status: status.as_u16(),
+        detail: text.unwrap_or_else(|| default.to_string()),
+        rule: rule.map(str::to_string),
+        reasons: Vec::new(),
+    };
+    let mut out = (status, Json(problem)).into_response();
+    let headers = out.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(value) = parts.headers.get(&name) {
+            headers.insert(name, value.clone());
+        }
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The body was refused unread, so the connection cannot carry another request: say so,
+        // or a client would reuse it and see it break.
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE && !headers.contains_key(header::RETRY_AFTER) {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    }
+    out
 }
 
 /// Shorthand result.

@@ -27,4 +27,10 @@ pub struct AppState {
     pub live: tokio::sync::broadcast::Sender<crate::api::stream::StepStarted>,
     /// Outbound communication channels (SMTP, chat webhooks), secrets resolved at start.
     pub channels: Arc<crate::comms::channels::Channels>,
+    /// Open release streams: their limits and the shared poll per release.
+    pub streams: Arc<crate::api::stream::Streams>,
+    /// The bearer token `/metrics` requires (`GREENLIGHT_METRICS_TOKEN`); open when `None`.
+    pub metrics_token: Option<Arc<str>>,
+    /// This instance's in-memory rate-limit counters (token use; see [`crate::limits`]).
+    pub limits: Arc<crate::limits::Local>,
 }

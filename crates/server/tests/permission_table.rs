@@ -50,6 +50,11 @@ impl Caller {
     }
 }
 
+/// The dashboard session secret of `caller`.
+fn session_secret(caller: Caller) -> String {
+    format!("gls_test_{}", caller.token())
+}
+
 /// How far the release is prepared before a case runs.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 enum Stage {
@@ -62,6 +67,7 @@ enum Stage {
 
 struct Env {
     app: Router,
+    store: Store,
     _dir: tempfile::TempDir,
 }
 
@@ -119,17 +125,30 @@ async fn env(stage: Stage) -> Env {
         store.create_user(&user, &change).await.unwrap();
         let token = TokenRecord {
             id: Uuid::new_v4(),
-            user_id: id,
+            user_id: id.clone(),
             name: "test".into(),
             token_hash: token_hash(&caller.token()),
             created_at: now,
             revoked_at: None,
+            scope: greenlight_store::TokenScope::Full,
+            expires_at: None,
         };
         store.create_token(&token, &change).await.unwrap();
+        let expires = "2026-12-02T18:00:00Z".parse().unwrap();
+        let hash = token_hash(&session_secret(caller));
+        let change = Change::new(now, id.clone(), "session.create");
+        store
+            .create_session(&hash, &id, None, "csrf", expires, &change)
+            .await
+            .unwrap();
     }
     let app = greenlight_server::app(state);
     prepare(&app, stage).await;
-    Env { app, _dir: dir }
+    Env {
+        app,
+        store,
+        _dir: dir,
+    }
 }
 
 async fn prepare(app: &Router, stage: Stage) {
@@ -362,6 +381,12 @@ fn cases() -> Vec<Case> {
             |_| json!({}),
         ),
         case(
+            "/api/v1/metrics",
+            Stage::Planned,
+            IngestHealthSamples,
+            |_| json!({"samples": [{"kind": "pool", "exhausted": false}]}),
+        ),
+        case(
             "/api/v1/flags",
             Stage::Planned,
             ManageFeatureFlags,
@@ -456,39 +481,190 @@ async fn every_command_endpoint_follows_the_permission_table() {
     assert_eq!(checked, cases().len() * Caller::all().len());
 }
 
+/// Who may read an endpoint.
+#[derive(Debug, Clone, Copy)]
+enum Read {
+    /// Every valid token (`roles::OPEN_READS`).
+    Open,
+    /// The roles the table lists for the action (and administrators for `ADMIN_READS`).
+    Table(Action),
+    /// Administrators only.
+    Admin,
+}
+
+impl Read {
+    fn allows(self, caller: Caller) -> bool {
+        let admin = caller == Caller::Admin;
+        match self {
+            Read::Open => true,
+            Read::Admin => admin,
+            Read::Table(action) => {
+                let actor = greenlight_core::Actor::user("u", caller.role());
+                actor.may_read(action, admin)
+            }
+        }
+    }
+}
+
+/// Every read endpoint of the API (as the OpenAPI document names it) and who may read it.
+fn api_reads() -> Vec<(&'static str, Read)> {
+    use Action::*;
+    let mut reads: Vec<(&'static str, Read)> = greenlight_core::roles::OPEN_READS
+        .iter()
+        .map(|path| (*path, Read::Open))
+        .collect();
+    reads.extend([
+        (
+            "/api/v1/releases/{key}/runs",
+            Read::Table(AccessDeploymentLogs),
+        ),
+        (
+            "/api/v1/releases/{key}/stream",
+            Read::Table(AccessDeploymentLogs),
+        ),
+        ("/api/v1/releases/{key}/audit", Read::Table(ReadAuditTrail)),
+        ("/api/v1/audit", Read::Table(ReadAuditTrail)),
+        ("/api/v1/audit/verify", Read::Table(ReadAuditTrail)),
+        (
+            "/api/v1/releases/{key}/communications",
+            Read::Table(ReadCommunications),
+        ),
+        ("/api/v1/comms", Read::Table(ReadCommunications)),
+        ("/api/v1/comms/recipients", Read::Table(ReadRecipients)),
+        ("/api/v1/users", Read::Admin),
+    ]);
+    reads
+}
+
+/// Reads that need no token at all: the API's description and the probes.
+const PUBLIC_READS: &[&str] = &["/healthz", "/readyz"];
+
+/// Reads covered by their own tests (`accounts_are_for_admins`: the user or an admin).
+const OTHER_READS: &[&str] = &["/api/v1/users/{id}/tokens"];
+
+fn concrete(template: &str) -> String {
+    template
+        .replace(
+            "{key}",
+            if template.contains("/flags/") {
+                "rhythm"
+            } else {
+                "1.4.0"
+            },
+        )
+        .replace("{id}", "norole")
+}
+
+/// GET without reading an event stream's endless body.
+async fn get_status(
+    app: &Router,
+    path: &str,
+    token: Option<&str>,
+    cookie: Option<&str>,
+) -> StatusCode {
+    let mut request = Request::builder().method(Method::GET).uri(path);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    response.status()
+}
+
 #[tokio::test]
-async fn reads_need_a_token_and_are_open_to_every_role() {
+async fn every_read_endpoint_is_in_the_table_and_follows_it() {
     let current = env(Stage::Frozen).await;
-    let reads = [
-        "/api/v1/releases",
-        "/api/v1/releases/1.4.0",
-        "/api/v1/releases/1.4.0/checklist",
-        "/api/v1/releases/1.4.0/gates",
-        "/api/v1/releases/1.4.0/approvals",
-        "/api/v1/releases/1.4.0/events",
-        "/api/v1/releases/1.4.0/audit",
-        "/api/v1/releases/1.4.0/communications",
-        "/api/v1/releases/1.4.0/runs",
-        "/api/v1/releases/1.4.0/health",
-        "/api/v1/events",
-        "/api/v1/audit",
-        "/api/v1/audit/verify",
-        "/api/v1/environments",
-        "/api/v1/me",
-        "/api/v1/policy",
-        "/api/v1/permissions",
-        "/api/v1/window",
-        "/api/v1/calendar",
-        "/api/v1/comms",
-        "/api/v1/comms/recipients",
-    ];
-    for path in reads {
-        let (status, _) = call(&current.app, Method::GET, path, None, None).await;
+    let (_, doc) = call(
+        &current.app,
+        Method::GET,
+        "/api/v1/openapi.json",
+        None,
+        None,
+    )
+    .await;
+    let reads = api_reads();
+    let mut documented: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, item)| item.get("get").is_some())
+        .map(|(path, _)| path.clone())
+        .collect();
+    documented.sort();
+    let mut covered: Vec<String> = reads
+        .iter()
+        .map(|(p, _)| p.to_string())
+        .chain(
+            PUBLIC_READS
+                .iter()
+                .chain(OTHER_READS)
+                .map(|p| p.to_string()),
+        )
+        .collect();
+    covered.sort();
+    assert_eq!(
+        documented, covered,
+        "every GET of the OpenAPI document needs its decision here"
+    );
+    for (template, read) in reads {
+        let path = concrete(template);
+        let status = get_status(&current.app, &path, None, None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} without a token");
         for caller in Caller::all() {
-            let (status, body) =
-                call(&current.app, Method::GET, path, Some(&caller.token()), None).await;
-            assert_eq!(status, StatusCode::OK, "{path} as {caller:?}: {body}");
+            let status = get_status(&current.app, &path, Some(&caller.token()), None).await;
+            if read.allows(caller) {
+                assert_eq!(status, StatusCode::OK, "{path} as {caller:?}");
+            } else {
+                let (status, problem) = call(
+                    &current.app,
+                    Method::GET,
+                    &path,
+                    Some(&caller.token()),
+                    None,
+                )
+                .await;
+                assert_eq!(status, StatusCode::FORBIDDEN, "{path} as {caller:?}");
+                assert_eq!(problem["rule"], "permission", "{path} as {caller:?}");
+            }
+        }
+    }
+}
+
+/// The dashboard's pages that show what the API guards: the same decisions, by session.
+#[tokio::test]
+async fn dashboard_reads_follow_the_table() {
+    use Action::*;
+    let current = env(Stage::Frozen).await;
+    let pages: [(&str, Read); 9] = [
+        ("/ui/releases", Read::Open),
+        ("/ui/releases/1.4.0", Read::Open),
+        ("/ui/releases/1.4.0/runbook", Read::Open),
+        ("/ui/flags", Read::Open),
+        ("/ui/calendar", Read::Open),
+        (
+            "/ui/releases/1.4.0/stream",
+            Read::Table(AccessDeploymentLogs),
+        ),
+        ("/ui/audit", Read::Table(ReadAuditTrail)),
+        ("/ui/audit/export.csv", Read::Table(ReadAuditTrail)),
+        ("/ui/audit/export.json", Read::Table(ReadAuditTrail)),
+    ];
+    for (path, read) in pages {
+        for caller in Caller::all() {
+            let cookie = format!("gl_session={}", session_secret(caller));
+            let status = get_status(&current.app, path, None, Some(&cookie)).await;
+            let expected = if read.allows(caller) {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(status, expected, "{path} as {caller:?}");
         }
     }
 }
@@ -564,4 +740,247 @@ async fn accounts_are_for_admins() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "your own tokens");
+}
+
+/// Scoped tokens of an engineering lead: each scope lets through only its own endpoints
+/// (403, rule `permission`, for the rest), checked before the permission table; an expired
+/// token is refused like an unknown one.
+#[tokio::test]
+async fn scoped_and_expired_tokens() {
+    use greenlight_store::TokenScope;
+    let current = env(Stage::Frozen).await;
+    let lead = "role_engineeringlead_";
+    let now: jiff::Timestamp = "2026-12-01T18:00:00Z".parse().unwrap();
+    let mut tokens = Vec::new();
+    for (i, (scope, expires)) in [
+        (TokenScope::Read, None),
+        (TokenScope::Ingest, None),
+        (TokenScope::Flags, None),
+        (TokenScope::Full, Some("2026-12-01T17:00:00Z")),
+        (TokenScope::Full, Some("2026-12-02T17:00:00Z")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let secret = format!("glt_scoped_{}_{i}", scope.as_str());
+        let record = TokenRecord {
+            id: Uuid::new_v4(),
+            user_id: lead.into(),
+            name: "scoped".into(),
+            token_hash: token_hash(&secret),
+            created_at: now,
+            revoked_at: None,
+            scope,
+            expires_at: expires.map(|e| e.parse().unwrap()),
+        };
+        let change = Change::new(now, "test", "token.create");
+        current.store.create_token(&record, &change).await.unwrap();
+        tokens.push(secret);
+    }
+    let [read, ingest, flags, expired, live] = tokens.try_into().unwrap();
+    let sample = || Some(json!({"samples": [{"kind": "pool", "exhausted": false}]}));
+    let checks: Vec<(&str, Method, &str, Option<Value>, StatusCode)> = vec![
+        (
+            &read,
+            Method::GET,
+            "/api/v1/releases/1.4.0",
+            None,
+            StatusCode::OK,
+        ),
+        (&read, Method::GET, "/api/v1/audit", None, StatusCode::OK),
+        (
+            &read,
+            Method::POST,
+            "/api/v1/releases/1.4.0/cancel",
+            Some(json!({"reason": "x"})),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &read,
+            Method::POST,
+            "/api/v1/metrics",
+            sample(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &ingest,
+            Method::POST,
+            "/api/v1/metrics",
+            sample(),
+            StatusCode::ACCEPTED,
+        ),
+        (
+            &ingest,
+            Method::GET,
+            "/api/v1/releases",
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &ingest,
+            Method::POST,
+            "/api/v1/flags/rhythm/kill",
+            Some(json!({"reason": "x"})),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &flags,
+            Method::GET,
+            "/api/v1/flags/rhythm",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &flags,
+            Method::GET,
+            "/api/v1/releases",
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &flags,
+            Method::POST,
+            "/api/v1/flags/rhythm/kill",
+            Some(json!({"reason": "x"})),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &expired,
+            Method::GET,
+            "/api/v1/me",
+            None,
+            StatusCode::UNAUTHORIZED,
+        ),
+        (&live, Method::GET, "/api/v1/me", None, StatusCode::OK),
+    ];
+    for (token, method, path, body, expected) in checks {
+        let (status, problem) = call(&current.app, method.clone(), path, Some(token), body).await;
+        assert_eq!(status, expected, "{method} {path} with {token}: {problem}");
+        if status == StatusCode::FORBIDDEN {
+            assert_eq!(problem["rule"], "permission", "{method} {path}");
+        }
+    }
+}
+
+/// Every operation of the OpenAPI document that changes something has its decision in this
+/// file: a command case (the table), or one of the account and recipient checks below.
+#[tokio::test]
+async fn every_command_of_the_openapi_document_is_covered() {
+    let current = env(Stage::Planned).await;
+    let (_, doc) = call(
+        &current.app,
+        Method::GET,
+        "/api/v1/openapi.json",
+        None,
+        None,
+    )
+    .await;
+    let mut documented: Vec<String> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                documented.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    documented.sort();
+    let template = |path: &str| -> String {
+        let path = path.split('?').next().unwrap_or(path);
+        path.replace("/1.4.0", "/{key}")
+            .replace("/rhythm", "/{key}")
+            .replace("/MLC-9/", "/{bug_id}/")
+            .replace("/root_cause/", "/{kind}/")
+            .replace("/00000000-0000-0000-0000-000000000000/", "/{id}/")
+    };
+    let mut covered: Vec<String> = cases()
+        .iter()
+        .map(|c| format!("POST {}", template(c.path)))
+        .chain(OTHER_COMMANDS.iter().map(|c| c.to_string()))
+        .collect();
+    covered.sort();
+    covered.dedup();
+    assert_eq!(documented, covered, "every command needs its decision here");
+}
+
+/// Commands decided outside the role table, each tested in this file: accounts (admin, or
+/// the user themselves), baselines (admin), recipients (the table, by DELETE).
+const OTHER_COMMANDS: &[&str] = &[
+    "POST /api/v1/users",
+    "PATCH /api/v1/users/{id}",
+    "POST /api/v1/users/{id}/tokens",
+    "PUT /api/v1/users/{id}/password",
+    "DELETE /api/v1/users/{id}/password",
+    "DELETE /api/v1/tokens/{id}",
+    "POST /api/v1/environments/{environment}/baseline",
+    "DELETE /api/v1/comms/recipients/{audience}/{address}",
+    // Not yet walked here: finishing a rollback needs a release in production (approvals,
+    // Go/No-Go, a window). The core allows it to the rollback's initiator or a role with
+    // initiate_rollback (`require_run_owner`).
+    "POST /api/v1/releases/{key}/rollback/complete",
+    "POST /api/v1/releases/{key}/rollback/fail",
+];
+
+/// Removing a recipient follows `communicate_maintenance`; another user's password and
+/// tokens are the user's or an admin's.
+#[tokio::test]
+async fn recipients_passwords_and_token_revocation() {
+    let current = env(Stage::Planned).await;
+    let lead = Caller::Role(Role::EngineeringLead).token();
+    let (status, _) = call(
+        &current.app,
+        Method::POST,
+        "/api/v1/comms/recipients",
+        Some(&lead),
+        Some(json!({"audience": "subscribers", "address": "admins@school.test"})),
+    )
+    .await;
+    assert!(status.is_success(), "{status}");
+    let path = "/api/v1/comms/recipients/subscribers/admins@school.test";
+    for caller in Caller::all() {
+        let (status, problem) = call(
+            &current.app,
+            Method::DELETE,
+            path,
+            Some(&caller.token()),
+            None,
+        )
+        .await;
+        let allowed = caller
+            .role()
+            .is_some_and(|r| Action::CommunicateMaintenance.roles().contains(&r));
+        if allowed {
+            assert_ne!(status, StatusCode::FORBIDDEN, "{caller:?}: {problem}");
+        } else {
+            assert_eq!(status, StatusCode::FORBIDDEN, "{caller:?}");
+            assert_eq!(problem["rule"], "permission");
+        }
+    }
+    let qa = Caller::Role(Role::QaLead).token();
+    let body = json!({"password": "a long enough passphrase"});
+    for (method, body) in [(Method::PUT, Some(body)), (Method::DELETE, None)] {
+        let (status, _) = call(
+            &current.app,
+            method.clone(),
+            "/api/v1/users/norole/password",
+            Some(&qa),
+            body,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} another's password");
+    }
+    let admin = Caller::Admin.token();
+    let (_, tokens) = call(
+        &current.app,
+        Method::GET,
+        "/api/v1/users/norole/tokens",
+        Some(&admin),
+        None,
+    )
+    .await;
+    let id = tokens[0]["id"].as_str().unwrap().to_string();
+    let revoke = format!("/api/v1/tokens/{id}");
+    let (status, _) = call(&current.app, Method::DELETE, &revoke, Some(&qa), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "revoking another's token");
+    let (status, _) = call(&current.app, Method::DELETE, &revoke, Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "an admin revokes it");
 }

@@ -38,12 +38,12 @@ pub use feeds::CalendarFeed;
 pub use flags::{FLAGS_CHANNEL, FlagListener, StoredFlag};
 pub use metrics::MetricBucket;
 pub use outbox::{OutboxDraft, OutboxMessage, OutboxStatus};
-pub use passwords::PasswordChanged;
+pub use passwords::{PasswordChanged, SignInClaim};
 pub use releases::{HistoryEntry, ReleaseFilter, StoredRelease};
 pub use runs::StepRecord;
 pub use sessions::Session;
 pub use sketches_ddsketch::DDSketch;
-pub use users::{TokenRecord, User};
+pub use users::{TokenRecord, TokenScope, User};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -90,6 +90,34 @@ pub enum StoreError {
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Whether the database could not be reached or refused for a while (connection refused
+    /// or lost, pool exhausted, server shutting down or out of connections, SQLite busy): the
+    /// request may succeed if retried later, unlike a bad query or a broken record.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(err) = self else {
+            return false;
+        };
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                // PostgreSQL: connection exceptions (class 08), admin or crash shutdown,
+                // cannot connect now, too many connections. SQLite: busy and locked.
+                code.starts_with("08")
+                    || matches!(
+                        code.as_ref(),
+                        "57P01" | "57P02" | "57P03" | "53300" | "5" | "6" | "261" | "262" | "517"
+                    )
+            }),
+            _ => false,
+        }
+    }
 }
 
 /// What one write is: when, by whom, what kind of action (for the audit trail), and the outbox
@@ -185,9 +213,16 @@ impl Store {
     }
 
     async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        // At start the server may be coming up: wait as long as it takes within 10 s.
+        let starting = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        starting.close().await;
         let pool = AnyPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(std::time::Duration::from_secs(10))
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
         POSTGRES_MIGRATIONS.run(&pool).await?;
@@ -241,6 +276,12 @@ fn sqlite_pragmas<'c>(
         .map(|_| ())
     })
 }
+
+/// How long a PostgreSQL operation waits for a connection (from the pool, or a new one) before
+/// it fails as unavailable. Short, so that a database outage answers 503 within a second rather
+/// than holding every request for the pool's usual 10-30 s; 16 connections serve the write
+/// queue of a busy instance well within it.
+pub const POSTGRES_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(800);
 
 /// A URL with any password replaced, for messages.
 pub fn redact(url: &str) -> String {

@@ -12,6 +12,16 @@ use crate::db::{micros, timestamp};
 use crate::users::user_from_row;
 use crate::{Change, Store, StoreError, User};
 
+/// The answer to a claimed password sign-in attempt (see [`Store::claim_sign_in_attempt`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInClaim {
+    /// The attempt is counted; the password may be checked.
+    Counted,
+    /// The brake holds: the name's counted attempts within the window (oldest first); the
+    /// password must not be checked.
+    Braked(Vec<Timestamp>),
+}
+
 /// What a password change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PasswordChanged {
@@ -168,6 +178,68 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Counts a password sign-in attempt for `user_name` at `at` *before* its password is
+    /// checked, unless `max` attempts after `since` are counted already: then nothing is
+    /// counted and the answer is [`SignInClaim::Braked`]. Count and insert are one step, so
+    /// parallel attempts (on one instance or several on one database) never get more than
+    /// `max` checks between them: PostgreSQL serialises attempts on a name with a transaction
+    /// advisory lock, SQLite with its single writer (the first statement takes the write lock).
+    /// A successful sign-in then forgets the name's attempts ([`Store::clear_sign_in_failures`]).
+    /// Attempts from before `since` (any name) are swept.
+    pub async fn claim_sign_in_attempt(
+        &self,
+        user_name: &str,
+        at: Timestamp,
+        since: Timestamp,
+        max: usize,
+    ) -> Result<SignInClaim, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        if self.backend() == crate::Backend::Postgres {
+            sqlx::query(
+                "SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(7321, hashtext($1))) AS l",
+            )
+            .bind(user_name)
+            .fetch_all(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM sign_in_failures WHERE at <= $1")
+            .bind(micros(since))
+            .execute(&mut *tx)
+            .await?;
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        let counted = sqlx::query(
+            "INSERT INTO sign_in_failures (user_name, at) SELECT $1, $2 \
+             WHERE (SELECT COUNT(*) FROM sign_in_failures WHERE user_name = $3 AND at > $4) < $5",
+        )
+        .bind(user_name)
+        .bind(micros(at))
+        .bind(user_name)
+        .bind(micros(since))
+        .bind(max)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        let claim = if counted {
+            SignInClaim::Counted
+        } else {
+            let rows = sqlx::query(
+                "SELECT at FROM sign_in_failures WHERE user_name = $1 AND at > $2 ORDER BY at",
+            )
+            .bind(user_name)
+            .bind(micros(since))
+            .fetch_all(&mut *tx)
+            .await?;
+            let times = rows
+                .iter()
+                .map(|row| timestamp(row.try_get("at")?, "sign-in attempt"))
+                .collect::<Result<Vec<_>, _>>()?;
+            SignInClaim::Braked(times)
+        };
+        tx.commit().await?;
+        Ok(claim)
     }
 
     /// Forgets the failed sign-ins of `user_name` (after a successful one).

@@ -30,6 +30,47 @@ pub struct User {
     pub created_at: Timestamp,
 }
 
+/// What an API token may be used for; a scope only ever narrows what its user's roles allow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TokenScope {
+    /// Everything the user may do (a person's token).
+    #[default]
+    Full,
+    /// Reads only (GET): dashboards, reports, CI that checks a release's state.
+    Read,
+    /// Sending health samples and CI evidence only (`POST /api/v1/metrics`,
+    /// `POST /api/v1/releases/{key}/evidence`).
+    Ingest,
+    /// Reading feature flags only (`GET /api/v1/flags...`), for platforms that evaluate them.
+    Flags,
+}
+
+impl TokenScope {
+    /// The snake_case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Full => "full",
+            TokenScope::Read => "read",
+            TokenScope::Ingest => "ingest",
+            TokenScope::Flags => "flags",
+        }
+    }
+
+    /// The scope named `name`, if any.
+    pub fn parse(name: &str) -> Option<TokenScope> {
+        [
+            TokenScope::Full,
+            TokenScope::Read,
+            TokenScope::Ingest,
+            TokenScope::Flags,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name.trim())
+    }
+}
+
 /// An API token as stored: only its SHA-256 hash, never the token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -47,6 +88,12 @@ pub struct TokenRecord {
     pub created_at: Timestamp,
     /// When revoked.
     pub revoked_at: Option<Timestamp>,
+    /// What it may be used for.
+    #[serde(default)]
+    pub scope: TokenScope,
+    /// When it stops working (none: until revoked).
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
 }
 
 pub(crate) fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
@@ -143,24 +190,31 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut write = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, NULL)",
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, revoked_at, scope, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL, $6, $7)",
         )
         .bind(token.id.to_string())
         .bind(&token.user_id)
         .bind(&token.name)
         .bind(&token.token_hash)
         .bind(micros(token.created_at))
+        .bind(token.scope.as_str())
+        .bind(token.expires_at.map(micros))
         .execute(&mut *write.tx)
         .await
         .map_err(|e| unique_to_conflict(e, || "token already exists".to_string()))?;
         let subject = format!("user:{}", token.user_id);
-        let after = serde_json::json!({ "token_id": token.id, "name": token.name });
+        let after = serde_json::json!({
+            "token_id": token.id, "name": token.name, "scope": token.scope,
+            "expires_at": token.expires_at,
+        });
         self.finish_write(write, change, &subject, None, Some(after))
             .await
     }
 
-    /// Revokes a token.
-    pub async fn revoke_token(&self, id: Uuid, change: &Change) -> Result<(), StoreError> {
+    /// Revokes a token and ends the dashboard sessions opened with it, in one transaction; how
+    /// many sessions ended.
+    pub async fn revoke_token(&self, id: Uuid, change: &Change) -> Result<u64, StoreError> {
         let mut write = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING user_id",
@@ -171,16 +225,25 @@ impl Store {
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("active token {id}")))?;
         let user_id: String = row.try_get(0)?;
+        let sessions_ended = sqlx::query("DELETE FROM sessions WHERE token_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *write.tx)
+            .await?
+            .rows_affected();
         let subject = format!("user:{user_id}");
-        let after = serde_json::json!({ "token_id": id, "revoked": true });
+        let after = serde_json::json!({
+            "token_id": id, "revoked": true, "sessions_ended": sessions_ended,
+        });
         self.finish_write(write, change, &subject, None, Some(after))
-            .await
+            .await?;
+        Ok(sessions_ended)
     }
 
     /// The tokens of a user (hashes not included in JSON).
     pub async fn tokens(&self, user_id: &str) -> Result<Vec<TokenRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, user_id, name, token_hash, created_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at",
+            "SELECT id, user_id, name, token_hash, created_at, revoked_at, scope, expires_at \
+             FROM api_tokens WHERE user_id = $1 ORDER BY created_at",
         )
         .bind(user_id)
         .fetch_all(self.reader())
@@ -190,14 +253,29 @@ impl Store {
 
     /// The enabled user owning the unrevoked token with this hash.
     pub async fn user_by_token_hash(&self, hash: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.token_by_hash(hash).await?.map(|(user, _)| user))
+    }
+
+    /// The unrevoked token with this hash and its enabled user (whether it has expired is the
+    /// caller's to check against its clock: [`TokenRecord::expires_at`]).
+    pub async fn token_by_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<(User, TokenRecord)>, StoreError> {
         let row = sqlx::query(
-            "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id \
+            "SELECT u.*, t.id AS token_id, t.name AS token_name, t.token_hash AS token_token_hash, \
+             t.created_at AS token_created_at, t.revoked_at AS token_revoked_at, \
+             t.scope AS token_scope, t.expires_at AS token_expires_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0",
         )
         .bind(hash)
         .fetch_optional(self.reader())
         .await?;
-        row.as_ref().map(user_from_row).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let user = user_from_row(&row)?;
+        let token = token_from_columns(&row, "token_", user.id.clone())?;
+        Ok(Some((user, token)))
     }
 
     /// Records a communication that was sent (the spec's ReleaseCommunication).
@@ -255,15 +333,31 @@ impl Store {
 }
 
 fn token_from_row(row: &sqlx::any::AnyRow) -> Result<TokenRecord, StoreError> {
-    let id: String = row.try_get("id")?;
+    token_from_columns(row, "", row.try_get("user_id")?)
+}
+
+/// A token from the columns named `prefix` + its field names.
+fn token_from_columns(
+    row: &sqlx::any::AnyRow,
+    prefix: &str,
+    user_id: String,
+) -> Result<TokenRecord, StoreError> {
+    let column = |name: &str| format!("{prefix}{name}");
+    let id: String = row.try_get(column("id").as_str())?;
     let what = format!("token {id}");
-    let revoked: Option<i64> = row.try_get("revoked_at")?;
+    let revoked: Option<i64> = row.try_get(column("revoked_at").as_str())?;
+    let expires: Option<i64> = row.try_get(column("expires_at").as_str())?;
+    let scope: String = row.try_get(column("scope").as_str())?;
+    let scope = TokenScope::parse(&scope)
+        .ok_or_else(|| StoreError::Corrupt(what.clone(), format!("unknown scope `{scope}`")))?;
     Ok(TokenRecord {
         id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(what.clone(), e.to_string()))?,
-        user_id: row.try_get("user_id")?,
-        name: row.try_get("name")?,
-        token_hash: row.try_get("token_hash")?,
-        created_at: timestamp(row.try_get("created_at")?, &what)?,
+        user_id,
+        name: row.try_get(column("name").as_str())?,
+        token_hash: row.try_get(column("token_hash").as_str())?,
+        created_at: timestamp(row.try_get(column("created_at").as_str())?, &what)?,
         revoked_at: revoked.map(|t| timestamp(t, &what)).transpose()?,
+        scope,
+        expires_at: expires.map(|t| timestamp(t, &what)).transpose()?,
     })
 }

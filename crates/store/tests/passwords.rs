@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use common::{TestDb, at};
 use greenlight_core::Role;
-use greenlight_store::{AuditFilter, Change, StoreError, User};
+use greenlight_store::{AuditFilter, Change, SignInClaim, Store, StoreError, User};
 
 const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE";
 
@@ -58,6 +58,7 @@ async fn passwords_are_set_read_and_cleared_and_never_audited(db: &TestDb) {
         .create_session(
             "secret-hash",
             "quinn",
+            None,
             "csrf",
             expires,
             &change("session.create"),
@@ -248,7 +249,56 @@ async fn sign_in_failures_are_counted_per_name_and_forgotten(db: &TestDb) {
     );
 }
 
+/// 200 parallel attempts on one name, half through a second store on the same database (a
+/// second instance): exactly 5 are counted (may check a password), the rest braked; a success
+/// then forgets them.
+async fn parallel_sign_in_attempts_count_atomically(db: &TestDb) {
+    let other = Store::open(&db.url).await.unwrap();
+    let now = at("2026-11-24T18:00:00Z");
+    let since = at("2026-11-24T17:45:00Z");
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let store = if i % 2 == 0 {
+            db.store.clone()
+        } else {
+            other.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            store
+                .claim_sign_in_attempt("erin", now, since, 5)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut counted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            SignInClaim::Counted => counted += 1,
+            SignInClaim::Braked(times) => assert_eq!(times.len(), 5),
+        }
+    }
+    assert_eq!(counted, 5, "exactly the brake's number of checks");
+    assert_eq!(
+        db.store
+            .claim_sign_in_attempt("someone_else", now, since, 5)
+            .await
+            .unwrap(),
+        SignInClaim::Counted,
+        "names are counted apart"
+    );
+    db.store.clear_sign_in_failures("erin").await.unwrap();
+    assert_eq!(
+        other
+            .claim_sign_in_attempt("erin", now, since, 5)
+            .await
+            .unwrap(),
+        SignInClaim::Counted
+    );
+    other.close().await;
+}
+
 both_backends!(
     passwords_are_set_read_and_cleared_and_never_audited,
     sign_in_failures_are_counted_per_name_and_forgotten,
+    parallel_sign_in_attempts_count_atomically,
 );

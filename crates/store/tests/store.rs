@@ -426,6 +426,8 @@ async fn users_and_tokens(db: &TestDb) {
         token_hash: "ab".repeat(32),
         created_at: at("2026-11-24T18:00:00Z"),
         revoked_at: None,
+        scope: greenlight_store::TokenScope::Full,
+        expires_at: None,
     };
     db.store
         .create_token(&token, &change("token.create"))
@@ -457,10 +459,46 @@ async fn users_and_tokens(db: &TestDb) {
         .update_user(&user, &change("user.update"))
         .await
         .unwrap();
+    // A dashboard session opened with the token ends with it; a password session stays.
+    let later = at("2026-11-25T06:00:00Z");
     db.store
+        .create_session(
+            "by-token",
+            "quinn",
+            Some(token.id),
+            "c",
+            later,
+            &change("session.create"),
+        )
+        .await
+        .unwrap();
+    db.store
+        .create_session(
+            "by-password",
+            "quinn",
+            None,
+            "c",
+            later,
+            &change("session.create"),
+        )
+        .await
+        .unwrap();
+    let now = at("2026-11-24T19:00:00Z");
+    assert!(db.store.session("by-token", now).await.unwrap().is_some());
+    let ended = db
+        .store
         .revoke_token(token.id, &change("token.revoke"))
         .await
         .unwrap();
+    assert_eq!(ended, 1);
+    assert!(db.store.session("by-token", now).await.unwrap().is_none());
+    assert!(
+        db.store
+            .session("by-password", now)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(
         db.store
             .user_by_token_hash(&"ab".repeat(32))

@@ -73,17 +73,22 @@ pub fn user(api: &Api, json_out: bool, cmd: UserCommand) -> anyhow::Result<ExitC
             );
             done()
         }
-        UserCommand::Password { user, clear } => password(api, json_out, user, clear),
+        UserCommand::Password {
+            user,
+            clear,
+            current,
+        } => password(api, json_out, user, clear, current),
     }
 }
 
-/// `greenlight user password [USER] [--clear]`: sets USER's dashboard password from standard
-/// input, or removes it.
+/// `greenlight user password [USER] [--clear] [--current]`: sets USER's dashboard password
+/// from standard input (after the current one with `--current`), or removes it.
 fn password(
     api: &Api,
     json_out: bool,
     user: Option<String>,
     clear: bool,
+    current: bool,
 ) -> anyhow::Result<ExitCode> {
     let user = match user {
         Some(user) => user,
@@ -96,8 +101,23 @@ fn password(
     let status: Value = if clear {
         api.delete_at(&path)?
     } else {
-        let password = read_password(&user)?;
-        api.put_at(&path, &json!({ "password": password }))?
+        let mut input = std::io::stdin().lock().take(PASSWORD_INPUT_LIMIT);
+        let current = if current {
+            Some(read_password(
+                &mut input,
+                &format!("Current dashboard password of {user}"),
+            )?)
+        } else {
+            None
+        };
+        let password = read_password(
+            &mut input,
+            &format!("New dashboard password for {user} (at least 12 characters)"),
+        )?;
+        api.put_at(
+            &path,
+            &json!({ "password": password, "current_password": current }),
+        )?
     };
     if json_out {
         print_json(&status)?;
@@ -123,18 +143,16 @@ fn password(
 /// Most bytes read from standard input for a password (the server takes at most 1024).
 const PASSWORD_INPUT_LIMIT: u64 = 64 * 1024;
 
-/// The new password: the first line of standard input, without its line ending.
-fn read_password(user: &str) -> anyhow::Result<String> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
+/// A password: the next line of `input` (standard input), without its line ending; `prompt`
+/// says which on a terminal.
+fn read_password(input: &mut impl BufRead, prompt: &str) -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
         eprintln!(
-            "New dashboard password for {user} (at least 12 characters), then Enter. It shows as you type; to avoid that, pipe it in: printf '%s\\n' \"$PW\" | greenlight user password"
+            "{prompt}, then Enter. It shows as you type; to avoid that, pipe it in: printf '%s\\n' \"$PW\" | greenlight user password"
         );
     }
     let mut line = String::new();
-    stdin
-        .lock()
-        .take(PASSWORD_INPUT_LIMIT)
+    input
         .read_line(&mut line)
         .map_err(|e| usage(format!("cannot read the password from standard input: {e}")))?;
     let password = line.strip_suffix('\n').unwrap_or(&line);
@@ -158,7 +176,13 @@ fn yes(value: &Value) -> String {
 
 /// Runs a `token` subcommand.
 pub fn token(api: &Api, json_out: bool, cmd: TokenCommand) -> anyhow::Result<ExitCode> {
-    let TokenCommand::Create { name, user } = cmd;
+    let TokenCommand::Create {
+        name,
+        user,
+        scope,
+        expires,
+    } = cmd;
+    let expires_at = expires.as_deref().map(expiry).transpose()?;
     let user = match user {
         Some(user) => user,
         None => {
@@ -168,14 +192,42 @@ pub fn token(api: &Api, json_out: bool, cmd: TokenCommand) -> anyhow::Result<Exi
     };
     let token: Value = api.post(
         &format!("/users/{user}/tokens"),
-        &json!({ "name": name }),
+        &json!({ "name": name, "scope": scope, "expires_at": expires_at }),
         None,
     )?;
     if json_out {
         print_json(&token)?;
         return done();
     }
-    println!("Token `{name}` for {user} (shown only now):");
+    let until = match token["expires_at"].as_str() {
+        Some(at) => format!(", until {at}"),
+        None => String::new(),
+    };
+    println!("Token `{name}` for {user}, scope {scope}{until} (shown only now):");
     println!("    {}", token["token"].as_str().unwrap_or_default());
     done()
+}
+
+/// `--expires`: a duration from now (`90d`, `12h`, `30m`) or an RFC 3339 time.
+fn expiry(text: &str) -> anyhow::Result<jiff::Timestamp> {
+    let text = text.trim();
+    let unit = |suffix: char, seconds: i64| {
+        text.strip_suffix(suffix)
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n > 0)
+            .and_then(|n| n.checked_mul(seconds))
+    };
+    let seconds = unit('d', 86_400)
+        .or_else(|| unit('h', 3_600))
+        .or_else(|| unit('m', 60));
+    if let Some(seconds) = seconds {
+        return jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(seconds))
+            .map_err(|e| usage(format!("--expires {text}: {e}")));
+    }
+    text.parse::<jiff::Timestamp>().map_err(|e| {
+        usage(format!(
+            "--expires {text}: give a duration (90d, 12h, 30m) or an RFC 3339 time ({e})"
+        ))
+    })
 }

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use greenlight_core::Policy;
-use greenlight_server::{ServeConfig, Server, shutdown_signal};
+use greenlight_server::api::stream::StreamLimits;
+use greenlight_server::{ConnectionLimits, ServeConfig, Server, shutdown_signal};
 use greenlight_store::redact;
 use tracing_subscriber::EnvFilter;
 
@@ -26,12 +27,24 @@ pub fn run(policy: Policy, args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(policy: Policy, args: ServeArgs) -> anyhow::Result<()> {
+    let given = std::env::var("GREENLIGHT_BOOTSTRAP_TOKEN").ok();
+    let from_environment = given.is_some();
     let config = ServeConfig {
         bind: args.bind,
         database_url: args.database_url.clone(),
         policy,
         test_clock: args.test_clock,
-        bootstrap_token: std::env::var("GREENLIGHT_BOOTSTRAP_TOKEN").ok(),
+        bootstrap_token: given,
+        metrics_token: args.metrics_token.clone(),
+        limits: ConnectionLimits {
+            max_connections: args.max_connections,
+            header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout),
+            streams: StreamLimits {
+                max_streams: args.max_streams,
+                max_streams_per_user: args.max_streams_per_user,
+            },
+            ..ConnectionLimits::default()
+        },
     };
     let server = Server::start(config).await?;
     let addr = server.local_addr()?;
@@ -41,8 +54,17 @@ async fn serve(policy: Policy, args: ServeArgs) -> anyhow::Result<()> {
         redact(&args.database_url)
     );
     println!("API docs: http://{addr}/api/v1/openapi.json");
-    if let Some(token) = &server.bootstrap_token {
-        print_first_run(&addr.to_string(), token);
+    match &server.bootstrap_token {
+        // Whoever set the variable knows the token; printing it would only copy a secret into
+        // logs and terminals.
+        Some(_) if from_environment => {
+            println!();
+            println!(
+                "First run: created the administrator `admin` with the token from GREENLIGHT_BOOTSTRAP_TOKEN (not shown)."
+            );
+        }
+        Some(token) => print_first_run(&addr.to_string(), token),
+        None => {}
     }
     server.run(shutdown_signal()).await?;
     println!("Greenlight stopped.");

@@ -43,6 +43,16 @@ impl Db {
         }
     }
 
+    /// A database at `url` that this harness did not create (and does not drop).
+    pub fn at(url: String, name: &'static str) -> Db {
+        Db {
+            url,
+            name,
+            dir: tempfile::tempdir().unwrap(),
+            pg: None,
+        }
+    }
+
     /// A fresh PostgreSQL database, or `None` (skipped with a message).
     pub fn postgres() -> Option<Db> {
         let admin = std::env::var("GREENLIGHT_TEST_POSTGRES")

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use greenlight_core::Role;
 use greenlight_core::release::Environment;
-use greenlight_store::{Change, HistoryEntry, TokenRecord, User};
+use greenlight_store::{Change, HistoryEntry, TokenRecord, TokenScope, User};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -229,11 +229,20 @@ pub async fn tokens(
     Ok(Json(state.store.tokens(&id).await?))
 }
 
-/// A new token's name.
+/// A new token's name, scope and expiry.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTokenRequest {
     /// What it is for (`ci`, `laptop`).
     pub name: String,
+    /// What it may be used for: `full` (default), `read` (GETs only), `ingest` (health samples
+    /// and CI evidence only), `flags` (reading flags only). A scope only narrows the user's
+    /// roles.
+    #[serde(default)]
+    pub scope: TokenScope,
+    /// When it stops working (RFC 3339, in the future); never when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub expires_at: Option<jiff::Timestamp>,
 }
 
 /// A new token: the secret is in this response only.
@@ -247,6 +256,11 @@ pub struct NewToken {
     pub name: String,
     /// The secret; Greenlight keeps only its hash, so it cannot be shown again.
     pub token: String,
+    /// What it may be used for.
+    pub scope: TokenScope,
+    /// When it stops working.
+    #[schema(value_type = Option<String>)]
+    pub expires_at: Option<jiff::Timestamp>,
 }
 
 /// Creates an API token for a user (the user or an admin); the secret is shown once.
@@ -271,8 +285,13 @@ pub async fn create_token(
     if state.store.user(&id).await?.is_none() {
         return Err(ApiError::NotFound(format!("no user `{id}`")));
     }
-    let secret = new_token()?;
     let now = state.clock.now();
+    if body.expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::BadRequest(
+            "expires_at must be in the future".into(),
+        ));
+    }
+    let secret = new_token()?;
     let record = TokenRecord {
         id: Uuid::new_v4(),
         user_id: id.clone(),
@@ -280,6 +299,8 @@ pub async fn create_token(
         token_hash: token_hash(&secret),
         created_at: now,
         revoked_at: None,
+        scope: body.scope,
+        expires_at: body.expires_at,
     };
     let change = Change::new(now, auth.actor.id.clone(), "token.create");
     state.store.create_token(&record, &change).await?;
@@ -288,11 +309,13 @@ pub async fn create_token(
         user_id: id,
         name,
         token: secret,
+        scope: record.scope,
+        expires_at: record.expires_at,
     };
     Ok((StatusCode::CREATED, Json(token)))
 }
 
-/// Revokes a token (its owner or an admin).
+/// Revokes a token (its owner or an admin); the dashboard sessions signed in with it end.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts",
     params(("id" = Uuid, Path, description = "Token ID")),
     responses((status = 204), (status = 400, body = Problem), (status = 403, body = Problem),
@@ -324,6 +347,11 @@ pub struct SetPasswordRequest {
     /// kept.
     #[schema(min_length = 12, max_length = 1024)]
     pub password: String,
+    /// The caller's current password, needed to change one's own password: a token alone
+    /// does not set it. An administrator setting another user's password leaves it out; a
+    /// user without a password gets their first one from an administrator.
+    #[serde(default)]
+    pub current_password: Option<String>,
 }
 
 /// Where a user's dashboard password stands after a change.
@@ -339,9 +367,11 @@ pub struct PasswordStatus {
     pub sessions_ended: u64,
 }
 
-/// Sets a user's dashboard password (the user, or an admin for anyone), ending their
-/// dashboard sessions. Refused by `password_length` unless it has at least 12 characters and
-/// at most 1024 bytes.
+/// Sets a user's dashboard password (the user with their current password, or an admin for
+/// another user), ending their dashboard sessions. Refused by `password_length` unless it has
+/// at least 12 characters and at most 1024 bytes; by `permission` when changing one's own
+/// password without the right current one (the check counts toward the sign-in brake), or when
+/// a user without a password and without the admin flag sets one.
 #[utoipa::path(put, path = "/api/v1/users/{id}/password", tag = "accounts",
     params(("id" = String, Path, description = "User ID")), request_body = SetPasswordRequest,
     responses((status = 200, body = PasswordStatus), (status = 400, body = Problem),
@@ -359,6 +389,9 @@ pub async fn set_password(
     if state.store.user(&id).await?.is_none() {
         return Err(ApiError::NotFound(format!("no user `{id}`")));
     }
+    if id == auth.user.id {
+        check_current_password(&state, &auth, body.current_password).await?;
+    }
     let phc = crate::passwords::hash(body.password).await?;
     let change = Change::new(
         state.clock.now(),
@@ -372,6 +405,51 @@ pub async fn set_password(
         changed: true,
         sessions_ended: done.sessions_ended,
     }))
+}
+
+/// Refuses a change of the caller's own password unless `current` is their password (counted
+/// by the sign-in brake like a sign-in), or they have none and are an administrator.
+async fn check_current_password(
+    state: &AppState,
+    auth: &Auth,
+    current: Option<String>,
+) -> ApiResult<()> {
+    let name = auth.user.id.as_str();
+    let Some(current) = current.filter(|c| !c.is_empty()) else {
+        if !state.store.has_password(name).await? && auth.user.is_admin {
+            return Ok(());
+        }
+        return Err(ApiError::Forbidden(format!(
+            "{name} cannot set a password with a token alone: give the current password \
+             (current_password; greenlight user password --current), or, without one, ask an \
+             administrator to set the first"
+        )));
+    };
+    let now = state.clock.now();
+    let brake = greenlight_core::password::Brake::default();
+    let claim = state
+        .store
+        .claim_sign_in_attempt(name, now, brake.since(now), brake.max_failures)
+        .await?;
+    if let greenlight_store::SignInClaim::Braked(_) = claim {
+        return Err(ApiError::Forbidden(format!(
+            "the sign-in brake holds for {name}: too many wrong passwords; try again later"
+        )));
+    }
+    let phc = state
+        .store
+        .password_for_sign_in(name)
+        .await?
+        .map(|(_, phc)| phc);
+    let matches = current.len() <= greenlight_core::password::MAX_BYTES
+        && crate::passwords::verify(current, phc).await?;
+    if !matches {
+        return Err(ApiError::Forbidden(format!(
+            "the current password given for {name} is wrong"
+        )));
+    }
+    state.store.clear_sign_in_failures(name).await?;
+    Ok(())
 }
 
 /// Removes a user's dashboard password (the user, or an admin for anyone): password sign-in

@@ -63,7 +63,7 @@ pub struct EvidenceResult {
     responses((status = 200, body = EvidenceResult), (status = 400, body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)),
+        (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn upload(
     State(state): State<AppState>,

@@ -15,6 +15,7 @@ use super::{Query, load};
 use crate::auth::Auth;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
+use greenlight_core::Action;
 
 /// Filters of the event log.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -85,13 +86,14 @@ pub struct AuditQuery {
 
 /// Audit entries (who, what, when, before and after), oldest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "log", params(AuditQuery),
-    responses((status = 200, body = [AuditEntry]), (status = 400, body = Problem)),
+    responses((status = 403, body = Problem), (status = 200, body = [AuditEntry]), (status = 400, body = Problem)),
     security(("bearer" = [])))]
 pub async fn audit(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Query(query): Query<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
+    auth.require_read(Action::ReadAuditTrail)?;
     let filter = AuditFilter {
         subject: query.subject,
         actor: query.actor,
@@ -105,11 +107,12 @@ pub async fn audit(
 
 /// Walks the whole audit chain and reports the first broken link, if any.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "log",
-    responses((status = 200, body = AuditVerification), (status = 401, body = Problem)),
+    responses((status = 403, body = Problem), (status = 200, body = AuditVerification), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn verify(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
 ) -> ApiResult<Json<AuditVerification>> {
+    auth.require_read(Action::ReadAuditTrail)?;
     Ok(Json(state.store.verify_audit().await?))
 }

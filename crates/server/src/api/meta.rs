@@ -187,8 +187,23 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str)
     }
 }
 
-/// Prometheus metrics: requests, latencies, releases by status.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics: requests, latencies, releases by status. With a metrics token set
+/// (`GREENLIGHT_METRICS_TOKEN`), only a scraper sending it as a bearer token reads them.
+pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(expected) = &state.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !same_secret(given.trim(), expected) {
+            return ApiError::Unauthorized(
+                "/metrics needs the metrics token (GREENLIGHT_METRICS_TOKEN) as a bearer token"
+                    .into(),
+            )
+            .into_response();
+        }
+    }
     if let Ok(counts) = state.store.release_counts().await {
         state.metrics.set_release_counts(&counts);
     }
@@ -204,4 +219,16 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     response
+}
+
+/// Compares two secrets without an early exit on the first differing byte: both are hashed
+/// first, so the comparison's time says nothing about how much of `given` was right.
+fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let a = Sha256::digest(given.as_bytes());
+    let b = Sha256::digest(expected.as_bytes());
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }

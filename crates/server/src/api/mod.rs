@@ -143,22 +143,37 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/metrics", get(meta::metrics))
+        .fallback(unknown_route)
+}
+
+/// Any path no route serves: a problem document (counted under `route="unmatched"`).
+async fn unknown_route(uri: axum::http::Uri) -> ApiError {
+    let path = uri.path();
+    let shown: String = path.chars().take(200).collect();
+    ApiError::NotFound(format!("no resource at `{shown}`"))
 }
 
 /// Routes whose bodies are larger than a command's, each with its own body limit: CI artifacts
 /// and batches of health samples. Merged beside [`routes`], outside its small body limit.
 pub fn bulk_routes() -> Router<AppState> {
+    use axum::extract::DefaultBodyLimit;
     use tower_http::limit::RequestBodyLimitLayer;
+    // Both limits: tower-http's refuses by Content-Length before reading and caps a chunked
+    // body; axum's own default (2 MiB, applied by its body extractors) must be raised to the
+    // same number or it would refuse first.
+    let limited = |limit: usize| {
+        tower::ServiceBuilder::new()
+            .layer(DefaultBodyLimit::max(limit))
+            .layer(RequestBodyLimitLayer::new(limit))
+    };
     Router::new()
         .route(
             "/api/v1/releases/{key}/evidence",
-            post(evidence::upload).layer(RequestBodyLimitLayer::new(evidence::EVIDENCE_LIMIT)),
+            post(evidence::upload).layer(limited(evidence::EVIDENCE_LIMIT)),
         )
         .route(
             "/api/v1/metrics",
-            post(crate::health::ingest::ingest).layer(RequestBodyLimitLayer::new(
-                crate::health::ingest::BODY_LIMIT,
-            )),
+            post(crate::health::ingest::ingest).layer(limited(crate::health::ingest::BODY_LIMIT)),
         )
 }
 
@@ -305,7 +320,31 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let Json(value) = Json::<T>::from_request(req, state).await?;
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+        if !is_json {
+            return Err(ApiError::BadRequest(
+                "request body: expected `Content-Type: application/json`".into(),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge(format!("request body: {}", rejection.body_text()))
+                } else {
+                    ApiError::BadRequest(format!("request body: {}", rejection.body_text()))
+                }
+            })?;
+        if crate::input::json_has_nul(&bytes) {
+            return Err(crate::input::refused("the request body"));
+        }
+        let Json(value) = Json::<T>::from_bytes(&bytes)?;
         Ok(Body(value))
     }
 }

@@ -316,13 +316,14 @@ pub async fn start_deployment(
 /// Every step attempt of the release's runbook runs, oldest first.
 #[utoipa::path(get, path = "/api/v1/releases/{key}/runs", tag = "releases",
     params(("key" = String, Path, description = "Release ID or version", example = "1.4.0")),
-    responses((status = 200, body = [StepRecord]), (status = 404, body = Problem)),
+    responses((status = 403, body = Problem), (status = 200, body = [StepRecord]), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn runs(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(key): Path<String>,
 ) -> ApiResult<Json<Vec<StepRecord>>> {
+    auth.require_read(Action::AccessDeploymentLogs)?;
     let stored = load(&state, &key).await?;
     Ok(Json(
         state.store.steps(stored.release.record.release_id).await?,
@@ -493,13 +494,14 @@ pub async fn events(
 /// The release's audit entries, oldest first.
 #[utoipa::path(get, path = "/api/v1/releases/{key}/audit", tag = "releases",
     params(("key" = String, Path, description = "Release ID or version", example = "1.4.0")),
-    responses((status = 200, body = [AuditEntry]), (status = 404, body = Problem)),
+    responses((status = 403, body = Problem), (status = 200, body = [AuditEntry]), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn audit(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(key): Path<String>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
+    auth.require_read(Action::ReadAuditTrail)?;
     let stored = load(&state, &key).await?;
     let filter = AuditFilter {
         subject: Some(format!("release:{}", stored.release.record.release_id)),
@@ -512,13 +514,14 @@ pub async fn audit(
 /// The communications sent about the release (the spec's ReleaseCommunication).
 #[utoipa::path(get, path = "/api/v1/releases/{key}/communications", tag = "releases",
     params(("key" = String, Path, description = "Release ID or version", example = "1.4.0")),
-    responses((status = 200, body = [ReleaseCommunication]), (status = 404, body = Problem)),
+    responses((status = 403, body = Problem), (status = 200, body = [ReleaseCommunication]), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn communications(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(key): Path<String>,
 ) -> ApiResult<Json<Vec<ReleaseCommunication>>> {
+    auth.require_read(Action::ReadCommunications)?;
     let stored = load(&state, &key).await?;
     let id = stored.release.record.release_id;
     Ok(Json(state.store.communications(id).await?))

@@ -78,14 +78,15 @@ pub struct CommsQuery {
 
 /// Communications in the outbox, newest first.
 #[utoipa::path(get, path = "/api/v1/comms", tag = "communications", params(CommsQuery),
-    responses((status = 200, body = [CommsMessage]), (status = 400, body = Problem),
+    responses((status = 403, body = Problem), (status = 200, body = [CommsMessage]), (status = 400, body = Problem),
         (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Query(query): Query<CommsQuery>,
 ) -> ApiResult<Json<Vec<CommsMessage>>> {
+    auth.require_read(Action::ReadCommunications)?;
     let status = match query.status.as_deref() {
         None | Some("") => None,
         Some("pending") => Some(OutboxStatus::Pending),
@@ -166,12 +167,13 @@ pub struct RecipientRequest {
 
 /// Every email recipient, by audience: the policy's and those added through the API.
 #[utoipa::path(get, path = "/api/v1/comms/recipients", tag = "communications",
-    responses((status = 200, body = [RecipientView]), (status = 401, body = Problem)),
+    responses((status = 403, body = Problem), (status = 200, body = [RecipientView]), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 pub async fn recipients(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
 ) -> ApiResult<Json<Vec<RecipientView>>> {
+    auth.require_read(Action::ReadRecipients)?;
     let mut out: Vec<RecipientView> = Vec::new();
     for (audience, addresses) in &state.policy.communications.recipients {
         for address in addresses {

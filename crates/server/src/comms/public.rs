@@ -31,6 +31,7 @@ const RECENT: i64 = 100;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/status", get(page))
+        .route("/status/status.css", get(css))
         .route("/status/api/v2/summary.json", get(summary))
         .route("/feed/{file}", get(feed))
 }
@@ -79,6 +80,7 @@ async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> ApiRes
         .into_iter()
         .filter(|c| c.audience == audience || c.audience == Audience::AllUsers)
         .collect();
+    let items: Vec<PublicPost> = items.iter().map(PublicPost::from).collect();
     match format {
         "json" => Ok(
             Json(json!({ "audience": audience_name(audience), "announcements": items }))
@@ -95,11 +97,57 @@ fn not_found(file: &str) -> ApiError {
     ))
 }
 
-fn atom(
-    state: &AppState,
+/// What the public may read of a published message: its text with any markup stripped
+/// ([`plain_text`]), and not who inside sent it.
+#[derive(Debug, Serialize)]
+struct PublicPost {
+    communication_id: Uuid,
+    release_id: Uuid,
+    communication_type: CommunicationType,
     audience: Audience,
-    items: &[ReleaseCommunication],
-) -> ApiResult<Response> {
+    subject: String,
+    message: String,
+    sent_at: Timestamp,
+    created_at: Timestamp,
+}
+
+impl From<&ReleaseCommunication> for PublicPost {
+    fn from(c: &ReleaseCommunication) -> Self {
+        PublicPost {
+            communication_id: c.communication_id,
+            release_id: c.release_id,
+            communication_type: c.communication_type,
+            audience: c.audience,
+            subject: plain_text(&c.subject),
+            message: plain_text(&c.message),
+            sent_at: c.sent_at,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// `text` with markup stripped for pages and widgets that may insert it as HTML: tags
+/// (`<...>`, comments included) are removed and any `<` or `>` left over is dropped, so no
+/// element, script or event handler can survive; control characters other than newlines and
+/// tabs go too. Entities stay as written (they render as text).
+pub fn plain_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            '>' => {}
+            _ if in_tag => {}
+            '\n' | '\t' => out.push(c),
+            _ if c.is_control() => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn atom(state: &AppState, audience: Audience, items: &[PublicPost]) -> ApiResult<Response> {
     let mut env = Environment::new();
     env.add_template("feed.xml", ATOM)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -212,7 +260,7 @@ fn updates(posts: &[&ReleaseCommunication], id: Uuid, status: &str) -> Vec<Value
             json!({
                 "id": p.communication_id,
                 "status": status,
-                "body": format!("{}\n\n{}", p.subject, p.message),
+                "body": format!("{}\n\n{}", plain_text(&p.subject), plain_text(&p.message)),
                 "created_at": p.sent_at.to_string(),
                 "updated_at": p.sent_at.to_string(),
                 "display_at": p.sent_at.to_string(),
@@ -272,20 +320,33 @@ fn maintenance(release: &Release, posts: &[&ReleaseCommunication], now: Timestam
     })
 }
 
+/// The status page's style, served as a file so the page needs no inline style (its content
+/// security policy allows none).
+const CSS: &str = "body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #1b1b1b; }
+.banner { padding: 1rem; border-radius: .5rem; font-weight: 600; }
+.none { background: #e6f4ea; } .maintenance { background: #e8f0fe; } .major, .minor, .critical { background: #fce8e6; }
+article { border-top: 1px solid #ccc; padding: .5rem 0; }
+pre { white-space: pre-wrap; font-family: inherit; }
+time { color: #555; }
+";
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CSS,
+    )
+}
+
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ summary.page.name }} status</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #1b1b1b; }
-.banner { padding: 1rem; border-radius: .5rem; font-weight: 600; }
-.none { background: #e6f4ea; } .maintenance { background: #e8f0fe; } .major, .minor, .critical { background: #fce8e6; }
-article { border-top: 1px solid #ccc; padding: .5rem 0; }
-pre { white-space: pre-wrap; font-family: inherit; }
-time { color: #555; }
-</style>
+<link rel="stylesheet" href="/status/status.css">
 </head>
 <body>
 <h1>{{ summary.page.name }} status</h1>
@@ -321,3 +382,19 @@ const ATOM: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 </entry>
 {% endfor %}</feed>
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_leaves_no_markup() {
+        assert_eq!(
+            plain_text("Done <script>alert(1)</script><img src=x onerror=alert(2)>!"),
+            "Done alert(1)!"
+        );
+        assert_eq!(plain_text("a < b and c > d"), "a  d");
+        assert_eq!(plain_text("line\nnext &amp; more"), "line\nnext &amp; more");
+        assert!(!plain_text("<<b>>x<").contains(['<', '>']));
+    }
+}

@@ -97,29 +97,67 @@ pub(super) fn answer(key: &str, variant: &Variant, reason: Reason) -> Box<[u8]> 
 
 /// Reads an evaluation request's body, at most [`BODY_LIMIT`] bytes. A body that arrives in
 /// one piece, as every SDK's small JSON request does, is not copied.
+///
+/// These routes sit outside the request timeout (see `api::evaluation_routes`), so the body
+/// is bounded in time here: a client trickling it is answered 408 after
+/// [`BODY_READ_TIMEOUT`]. A body that is already there when the handler starts, as a small
+/// SDK request's is, takes no timer.
 async fn read_body(body: Body) -> Result<Bytes, Response> {
+    use futures_util::FutureExt;
     let mut chunks = body.into_data_stream();
-    let Some(first) = chunks.next().await.transpose().map_err(unreadable)? else {
+    let first = match chunks.next().now_or_never() {
+        Some(first) => first,
+        None => tokio::time::timeout(BODY_READ_TIMEOUT, chunks.next())
+            .await
+            .map_err(|_| too_slow())?,
+    };
+    let Some(first) = first.transpose().map_err(unreadable)? else {
         return Ok(Bytes::new());
     };
     if first.len() > BODY_LIMIT {
         return Err(too_large());
     }
-    let mut joined = Vec::new();
-    while let Some(chunk) = chunks.next().await.transpose().map_err(unreadable)? {
-        if joined.is_empty() {
-            joined.extend_from_slice(&first);
+    let second = match chunks.next().now_or_never() {
+        Some(None) => return Ok(first),
+        Some(Some(chunk)) => Some(chunk.map_err(unreadable)?),
+        None => None,
+    };
+    let rest = async move {
+        let mut joined = first.to_vec();
+        if let Some(chunk) = second {
+            joined.extend_from_slice(&chunk);
         }
-        joined.extend_from_slice(&chunk);
-        if joined.len() > BODY_LIMIT {
-            return Err(too_large());
+        loop {
+            if joined.len() > BODY_LIMIT {
+                return Err(too_large());
+            }
+            match chunks.next().await.transpose().map_err(unreadable)? {
+                Some(chunk) => joined.extend_from_slice(&chunk),
+                None => return Ok(Bytes::from(joined)),
+            }
         }
-    }
-    Ok(if joined.is_empty() {
-        first
-    } else {
-        joined.into()
-    })
+    };
+    tokio::time::timeout(BODY_READ_TIMEOUT, rest)
+        .await
+        .map_err(|_| too_slow())?
+}
+
+/// Longest an evaluation request's body may take to arrive (its first piece, then the rest).
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// OFREP's answer to a body that did not arrive in time.
+fn too_slow() -> Response {
+    json(
+        StatusCode::REQUEST_TIMEOUT,
+        &Failure {
+            key: "",
+            error_code: "GENERAL",
+            error_details: format!(
+                "the request body did not arrive within {} s",
+                BODY_READ_TIMEOUT.as_secs()
+            ),
+        },
+    )
 }
 
 /// OFREP's 413 for a body over [`BODY_LIMIT`].

@@ -79,13 +79,17 @@ pub struct Accepted {
 /// Takes a batch of health samples.
 #[utoipa::path(post, path = "/api/v1/metrics", tag = "monitoring", request_body = MetricsBatch,
     responses((status = 202, body = Accepted), (status = 400, body = Problem),
-        (status = 401, body = Problem)),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, body = Problem)),
     security(("bearer" = [])))]
 pub async fn ingest(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Body(batch): Body<MetricsBatch>,
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
+    // Samples drive automatic rollback and the Phase 3 gates: not for every token.
+    auth.actor
+        .require(greenlight_core::Action::IngestHealthSamples)?;
     if batch.samples.len() > MAX_SAMPLES {
         return Err(ApiError::BadRequest(format!(
             "{} samples in one batch; send at most {MAX_SAMPLES}",

@@ -113,6 +113,9 @@ pub(super) async fn audit_page(
     signed: Signed,
     params: Params,
 ) -> Response {
+    if let Some(refused) = signed.read_refusal(greenlight_core::Action::ReadAuditTrail) {
+        return refused;
+    }
     let given = given(&params);
     let mut filter = match read_search(&state, &params).await {
         Ok(filter) => filter,
@@ -387,6 +390,9 @@ pub(super) async fn export_csv(
     signed: Signed,
     params: Params,
 ) -> Response {
+    if let Some(refused) = signed.read_refusal(greenlight_core::Action::ReadAuditTrail) {
+        return refused;
+    }
     let entries = match export_entries(&state, &signed, &params).await {
         Ok(entries) => entries,
         Err(response) => return response,
@@ -420,16 +426,27 @@ pub(super) fn to_csv(entries: &[AuditEntry]) -> Result<Vec<u8>, csv::Error> {
         out.write_record([
             e.seq.to_string(),
             e.at.to_string(),
-            e.actor.clone(),
-            e.action.clone(),
-            e.subject.clone(),
-            json_text(&e.before),
-            json_text(&e.after),
+            spreadsheet_safe(e.actor.clone()),
+            spreadsheet_safe(e.action.clone()),
+            spreadsheet_safe(e.subject.clone()),
+            spreadsheet_safe(json_text(&e.before)),
+            spreadsheet_safe(json_text(&e.after)),
             e.prev_hash.clone(),
             e.hash.clone(),
         ])?;
     }
     out.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// A text cell a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return) gets a leading `'`, so it is shown as text (OWASP's CSV injection
+/// advice). The JSON export is left byte-exact, for checking entries against the hash chain.
+fn spreadsheet_safe(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
 }
 
 /// `/ui/audit/export.json`: the entries as the API gives them, oldest first.
@@ -438,6 +455,9 @@ pub(super) async fn export_json(
     signed: Signed,
     params: Params,
 ) -> Response {
+    if let Some(refused) = signed.read_refusal(greenlight_core::Action::ReadAuditTrail) {
+        return refused;
+    }
     let entries = match export_entries(&state, &signed, &params).await {
         Ok(entries) => entries,
         Err(response) => return response,
@@ -473,6 +493,15 @@ mod tests {
         assert_eq!(summary(None, None), "—");
         let long = json!({"notes": "x".repeat(100)});
         assert!(summary(None, Some(&long)).ends_with('…'));
+    }
+
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        for cell in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_safe(cell.into()), format!("'{cell}"));
+        }
+        assert_eq!(spreadsheet_safe("erin".into()), "erin");
+        assert_eq!(spreadsheet_safe("{\"a\":1}".into()), "{\"a\":1}");
     }
 
     #[test]

@@ -8,13 +8,16 @@
 //! to `/ui`, `Secure` when the public URL is https, and expires after [`SESSION_HOURS`]. Every
 //! form carries the session's CSRF token; a post without it is refused. The sign-in form itself
 //! carries a login token that must match a cookie set with the form (double submit), so another
-//! site cannot sign a browser into an account of its choosing (login CSRF). Actions show only
+//! site cannot sign a browser into an account of its choosing (login CSRF); the login token is
+//! signed by the server and expires ([`login_token`]), so an equal cookie and field made up
+//! elsewhere do not pass. Over https every cookie is `__Host-` prefixed and `Secure`. Actions show only
 //! to roles that may take them, and the core's permission check still decides.
 
 mod audit;
 mod calendar;
 mod charts;
 mod flags;
+pub mod login_token;
 mod metrics;
 mod params;
 mod release;
@@ -118,6 +121,7 @@ fn page(status: StatusCode, name: &str, context: Value) -> Response {
 pub struct Signed {
     session: Session,
     actor: Actor,
+    secure: bool,
 }
 
 impl FromRequestParts<AppState> for Signed {
@@ -125,7 +129,8 @@ impl FromRequestParts<AppState> for Signed {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let to_login = || Redirect::to("/ui/login").into_response();
-        let Some(secret) = cookie(&parts.headers, COOKIE) else {
+        let secure = secure(state);
+        let Some(secret) = cookie(&parts.headers, COOKIE, secure) else {
             return Err(to_login());
         };
         let found = state
@@ -137,52 +142,102 @@ impl FromRequestParts<AppState> for Signed {
             return Err(to_login());
         };
         let actor = Actor::user(session.user.id.clone(), session.user.roles.iter().copied());
-        Ok(Signed { session, actor })
+        Ok(Signed {
+            session,
+            actor,
+            secure,
+        })
     }
 }
 
 impl Signed {
-    /// The context every page shares.
+    /// The context every page shares; `logs` says whether the user may follow runbook output
+    /// (the live stream), so the page offers it only then.
     fn context(&self) -> Value {
-        json!({ "user": self.session.user.id, "csrf": self.session.csrf })
+        let logs = self
+            .actor
+            .may(greenlight_core::Action::AccessDeploymentLogs);
+        json!({ "user": self.session.user.id, "csrf": self.session.csrf, "logs": logs })
+    }
+
+    /// The refusal (403, the release list page saying why) when the signed-in user may not
+    /// read what `action` governs; none when they may (see [`crate::auth::Auth::require_read`]).
+    fn read_refusal(&self, action: greenlight_core::Action) -> Option<Response> {
+        if self.actor.may_read(action, self.session.user.is_admin) {
+            return None;
+        }
+        let why = self
+            .actor
+            .require(action)
+            .err()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        let mut context = self.context();
+        context["error"] = json!(why);
+        context["releases"] = json!([]);
+        Some(page(StatusCode::FORBIDDEN, "releases.html", context))
     }
 
     /// The refusal of a form without this session's CSRF token; none when it carries it.
     fn csrf_refusal(&self, given: &str) -> Option<Response> {
-        if !given.is_empty() && given == self.session.csrf {
+        if !given.is_empty() && login_token::same_secret(given, &self.session.csrf) {
             return None;
         }
         Some(login_form(
+            self.secure,
             StatusCode::FORBIDDEN,
             json!({ "error": "This form is not from your session (missing or wrong CSRF token). Reload the page and try again." }),
         ))
     }
 }
 
-/// The value of cookie `name`.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// Whether the dashboard is served over https (the public URL says so): cookies are then
+/// `Secure` and carry the `__Host-` prefix (no `Domain`, path `/`), so neither plain http nor a
+/// sibling subdomain can set or overwrite them.
+fn secure(state: &AppState) -> bool {
+    state
+        .policy
+        .communications
+        .public_url
+        .starts_with("https://")
+}
+
+/// The name cookie `name` has on the wire: `__Host-` prefixed when `secure`.
+fn cookie_name(name: &str, secure: bool) -> String {
+    if secure {
+        format!("__Host-{name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// The value of dashboard cookie `name` (by its wire name, see [`cookie_name`]).
+fn cookie(headers: &HeaderMap, name: &str, secure: bool) -> Option<String> {
+    let name = cookie_name(name, secure);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .find(|(k, _)| *k == name.as_str())
         .map(|(_, v)| v.to_string())
 }
 
-async fn login_page() -> Response {
-    login_form(StatusCode::OK, json!({}))
+async fn login_page(State(state): State<AppState>) -> Response {
+    login_form(secure(&state), StatusCode::OK, json!({}))
 }
 
-/// The sign-in page with a fresh login token, in the form and in a cookie: only a form served
-/// to this browser can sign it in.
-fn login_form(status: StatusCode, mut context: Value) -> Response {
-    let token = match crate::auth::random_secret("gll_") {
-        Ok(token) => token,
-        Err(err) => return err.into_response(),
+/// The sign-in page with a fresh login token (signed by the server, see [`login_token`]), in
+/// the form and in a cookie: only a form this server served to this browser can sign it in.
+fn login_form(secure: bool, status: StatusCode, mut context: Value) -> Response {
+    let expires = Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_mins(LOGIN_FORM_MINUTES))
+        .unwrap_or_else(|_| Timestamp::now());
+    let Some(token) = login_token::issue(expires) else {
+        return ApiError::Internal("no randomness for a login token".into()).into_response();
     };
-    let cookie = set_cookie(LOGIN_COOKIE, &token, LOGIN_FORM_MINUTES * 60, false);
+    let cookie = set_cookie(LOGIN_COOKIE, &token, LOGIN_FORM_MINUTES * 60, secure);
     context["login_csrf"] = Value::String(token);
     let mut response = page(status, "login.html", context);
     if let Ok(cookie) = header::HeaderValue::from_str(&cookie) {
@@ -206,20 +261,26 @@ async fn logout(
     if let Some(refused) = signed.csrf_refusal(&form.csrf) {
         return refused;
     }
-    if let Some(secret) = cookie(&headers, COOKIE)
+    if let Some(secret) = cookie(&headers, COOKIE, signed.secure)
         && let Err(err) = state.store.delete_session(&token_hash(&secret)).await
     {
         return ApiError::from(err).into_response();
     }
-    let expired = set_cookie(COOKIE, "", 0, false);
+    let expired = set_cookie(COOKIE, "", 0, signed.secure);
     ([(header::SET_COOKIE, expired)], Redirect::to("/ui/login")).into_response()
 }
 
-/// A `Set-Cookie` value for dashboard cookie `name`: scoped to `/ui`, `HttpOnly`,
-/// `SameSite=Strict`, kept `max_age` seconds (0 deletes it), and `Secure` when `secure`.
+/// A `Set-Cookie` value for dashboard cookie `name`: `HttpOnly`, `SameSite=Strict`, kept
+/// `max_age` seconds (0 deletes it); over https `__Host-` prefixed, `Secure` and on path `/`
+/// (the prefix requires both), otherwise scoped to `/ui`.
 fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{name}={value}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+    let wire = cookie_name(name, secure);
+    let (path, secure) = if secure {
+        ("/", "; Secure")
+    } else {
+        ("/ui", "")
+    };
+    format!("{wire}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
 
 /// `Thu 2026-12-10 14:00 PST` in the policy's zone.

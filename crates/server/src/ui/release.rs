@@ -376,12 +376,17 @@ fn roles_for(
 /// progress, with the session instead of a bearer token.
 async fn stream(
     State(state): State<AppState>,
-    _signed: Signed,
+    signed: Signed,
     Path(key): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    match crate::api::stream::follow(&state, &key, query.after, &headers).await {
+    // The stream carries each step's output: deployment logs.
+    if let Some(refused) = signed.read_refusal(Action::AccessDeploymentLogs) {
+        return refused;
+    }
+    let user = signed.actor.id.clone();
+    match crate::api::stream::follow(&state, &user, &key, query.after, &headers).await {
         Ok(sse) => sse.into_response(),
         Err(err) => err.into_response(),
     }
