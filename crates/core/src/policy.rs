@@ -22,6 +22,7 @@ pub use crate::flags::FeatureFlagPolicy;
 pub use crate::gates::{GatePolicy, GateSpec};
 pub use crate::health::{AutomaticRollback, PerformanceThresholds};
 pub use crate::hotfix::{HotfixPolicy, HotfixStage, HotfixTrigger};
+pub use crate::roles::{ApprovalPolicy, ApprovalRule, GoNoGoPolicy};
 pub use crate::rollback::{ActionItemRule, RollbackCriteria, RollbackPolicy};
 
 /// The whole policy. Every field has the spec's value as its default.
@@ -76,103 +77,6 @@ pub struct Policy {
     /// Blackouts read from iCalendar files (`windows.calendars`), added by the loader.
     #[serde(skip)]
     pub calendar_blackouts: Vec<Blackout>,
-}
-
-/// Approvals one release type needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApprovalRule {
-    /// Roles whose approval is required.
-    pub required: Vec<Role>,
-    /// Roles whose approval counts but is not required.
-    pub optional: Vec<Role>,
-    /// Distinct approvals needed in all.
-    pub minimum: u32,
-    /// A stakeholder review is needed besides the approvals (major releases).
-    pub stakeholder_review: bool,
-}
-
-/// The approval matrix.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ApprovalPolicy {
-    /// Standard: 3 of 3.
-    pub standard: ApprovalRule,
-    /// Patch: 2 of 3, product owner optional.
-    pub patch: ApprovalRule,
-    /// Hotfix: 2 of 3, product owner optional.
-    pub hotfix: ApprovalRule,
-    /// Major: 3 of 3 plus stakeholder review.
-    pub major: ApprovalRule,
-}
-
-impl Default for ApprovalPolicy {
-    fn default() -> Self {
-        let all_three = vec![Role::EngineeringLead, Role::QaLead, Role::ProductOwner];
-        let two_of_three = ApprovalRule {
-            required: vec![Role::EngineeringLead, Role::QaLead],
-            optional: vec![Role::ProductOwner],
-            minimum: 2,
-            stakeholder_review: false,
-        };
-        ApprovalPolicy {
-            standard: ApprovalRule {
-                required: all_three.clone(),
-                optional: Vec::new(),
-                minimum: 3,
-                stakeholder_review: false,
-            },
-            patch: two_of_three.clone(),
-            hotfix: two_of_three,
-            major: ApprovalRule {
-                required: all_three,
-                optional: Vec::new(),
-                minimum: 3,
-                stakeholder_review: true,
-            },
-        }
-    }
-}
-
-impl ApprovalPolicy {
-    /// The rule of one release type.
-    pub fn of(&self, release_type: ReleaseType) -> &ApprovalRule {
-        match release_type {
-            ReleaseType::Standard => &self.standard,
-            ReleaseType::Patch => &self.patch,
-            ReleaseType::Hotfix => &self.hotfix,
-            ReleaseType::Major => &self.major,
-        }
-    }
-}
-
-/// The Go/No-Go decision meeting. Its participants are the release type's approval-matrix
-/// roles: the required ones must vote go, the optional ones may vote (a "no-go" counts).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GoNoGoPolicy {
-    /// Release types that need the decision (hotfixes use their approval chain).
-    pub required_for: Vec<ReleaseType>,
-    /// The meeting is this long before the deployment.
-    pub minutes_before_deployment: u32,
-    /// A health alert on the live release counts as unresolved (and refuses Go) this long after
-    /// it was last raised; the monitor raises an alert that still holds again every 30 minutes.
-    /// 0 turns the check off.
-    pub health_alert_minutes: u32,
-}
-
-impl Default for GoNoGoPolicy {
-    fn default() -> Self {
-        GoNoGoPolicy {
-            required_for: vec![
-                ReleaseType::Standard,
-                ReleaseType::Patch,
-                ReleaseType::Major,
-            ],
-            minutes_before_deployment: 60,
-            health_alert_minutes: 45,
-        }
-    }
 }
 
 /// Coverage minimums.
