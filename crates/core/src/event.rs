@@ -1,7 +1,7 @@
 //! Events: what happened to a release. The seven telemetry events of the spec have its JSON shapes
 //! exactly; the others are the domain's own, in the same style.
 //!
-//! Events are the only way a release changes: [`crate::decide`] yields them, [`crate::Release::apply`]
+//! Events are the only way a release changes: [`decide`](fn@crate::decide) yields them, [`crate::Release::apply`]
 //! folds them, and the store keeps them as the release's history.
 
 use jiff::Timestamp;

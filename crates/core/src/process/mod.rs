@@ -1,9 +1,10 @@
 //! The release process by the spec's own sections: one module per phase of its **Release
 //! Workflow**, plus the **Rollback Procedures** and the **Hotfix Process**. Each holds the rules
-//! of the commands its section describes; [`crate::decide`] dispatches a command to them.
+//! of the commands its section describes; [`decide`](mod@crate::decide) dispatches a command to them.
 //!
-//! Dependencies run one way, in the process's order: a phase may use an earlier one (deployment
-//! reads gates and approvals), never a later one; [`context`] is shared by all.
+//! Dependencies run one way: every phase uses [`context`]; approvals read gates; deployment
+//! reads planning, gates and approvals and hands on to post-release and the hotfix follow-ups;
+//! rollback reads deployment. No phase uses [`decide`](mod@crate::decide), which uses them all.
 
 pub mod approvals;
 pub mod context;
