@@ -1756,6 +1756,7 @@ fn start_rollback(
 ) -> Result<Vec<Event>, Refusal> {
     ctx.actor.require(Action::InitiateRollback)?;
     require_status(release, &[ReleaseStatus::Deployed], "roll back")?;
+    require_live(release, ctx)?;
     require_text(reason, "a rollback reason", "high_error_rate")?;
     if let Some(reason) = run_in_progress(release, ctx) {
         return Err(reason.into());
@@ -1781,6 +1782,22 @@ fn start_rollback(
     }
     events.push(rollback_action_items(release, ctx));
     Ok(events)
+}
+
+/// Only the release live in production is rolled back: a release that a later one replaced stays
+/// `deployed` in its record, but rolling it back would take production from the later version.
+fn require_live(release: &Release, ctx: &Context) -> Result<(), Refusal> {
+    match &ctx.world.production_version {
+        Some(live) if *live != release.record.version => Err(Refusal::one(
+            Rule::RollbackTarget,
+            format!(
+                "{} is no longer live in production: {live} is",
+                release.record.version
+            ),
+            format!("roll back the release of {live}"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The version a rollback returns to: the one named, or the one live before this release.
