@@ -16,7 +16,7 @@ use crate::policy::Policy;
 use crate::refusal::{Reason, Refusal, Rule};
 use crate::release::{Environment, GoNoGo, ManualChecklistItem, ReleaseStatus, ReleaseType};
 use crate::roles::{Action, Actor, Role};
-use crate::state::{ActionItem, Release, Severity, minutes_between, plus_hours};
+use crate::state::{ActionItem, Bug, Release, Severity, minutes_between, plus_hours};
 use crate::version::{self, release_candidate};
 
 /// Facts about other releases that some rules need.
@@ -38,6 +38,26 @@ pub struct World {
     /// The branch of the next standard, patch or major release not yet deployed (where a
     /// hotfix is backported).
     pub active_release_branch: Option<String>,
+    /// Open Severity 1 bugs on the release live in production: an active incident, so the
+    /// Go/No-Go's "check current production health" refuses Go.
+    #[serde(default)]
+    pub production_sev1_bugs: Vec<Bug>,
+    /// The latest health alert of each kind raised on the release live in production; one
+    /// raised within the policy's `go_no_go.health_alert_minutes` is unresolved and refuses Go.
+    #[serde(default)]
+    pub production_health_alerts: Vec<RaisedAlert>,
+}
+
+/// A health alert the monitor raised on the release live in production (its latest of a kind).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RaisedAlert {
+    /// What kind of alert.
+    pub alert: crate::health::AlertKind,
+    /// The numbers behind it.
+    pub detail: String,
+    /// When it was last raised.
+    pub raised_at: Timestamp,
 }
 
 /// What `decide` reads besides the release and the command.
@@ -1069,6 +1089,9 @@ fn approve(release: &Release, role: Role, ctx: &Context) -> Result<Vec<Event>, R
         ));
     }
     require_status(release, &[ReleaseStatus::Staging], "approve")?;
+    if let Some(reason) = retry_not_on_staging(release) {
+        return Err(reason.into());
+    }
     if let Some(existing) = release.approvals.iter().find(|a| a.role == role) {
         return Err(Refusal::one(
             Rule::AlreadyRecorded,
@@ -1143,17 +1166,29 @@ fn stakeholder_review(
     }])
 }
 
-/// The decision that follows from the latest vote of each participant.
-pub fn go_no_go_decision(votes: &[crate::state::Vote], participants: &[Role]) -> GoNoGo {
+/// The decision that follows from the latest vote of each participant: any "no-go" (from a
+/// required or an optional participant) stops, "go" needs every required participant.
+pub fn go_no_go_decision(votes: &[crate::state::Vote], required: &[Role]) -> GoNoGo {
     if votes.iter().any(|v| v.vote == GoNoGo::NoGo) {
         return GoNoGo::NoGo;
     }
-    let all_go = participants.iter().all(|role| {
+    let all_go = required.iter().all(|role| {
         votes
             .iter()
             .any(|v| v.role == *role && v.vote == GoNoGo::Go)
     });
     if all_go { GoNoGo::Go } else { GoNoGo::Pending }
+}
+
+/// Who takes part in a release type's Go/No-Go: its approval-matrix roles, required ones first.
+/// The required ones must vote go; the optional ones may vote, and their "no-go" counts.
+pub fn go_no_go_participants(policy: &Policy, release_type: ReleaseType) -> Vec<Role> {
+    let rule = policy.approvals.of(release_type);
+    rule.required
+        .iter()
+        .chain(rule.optional.iter())
+        .copied()
+        .collect()
 }
 
 fn go_no_go(
@@ -1163,24 +1198,22 @@ fn go_no_go(
     notes: &Option<String>,
     ctx: &Context,
 ) -> Result<Vec<Event>, Refusal> {
-    let policy = &ctx.policy.go_no_go;
-    if !policy.required_for.contains(&release.release_type()) {
+    let release_type = release.release_type();
+    if !ctx.policy.go_no_go.required_for.contains(&release_type) {
         return Err(Refusal::one(
             Rule::GoNoGo,
-            format!(
-                "{} releases have no Go/No-Go meeting",
-                release.release_type()
-            ),
+            format!("{release_type} releases have no Go/No-Go meeting"),
             "their approvals decide; deploy once the approval matrix is satisfied",
         ));
     }
-    if !policy.participants.contains(&role) || !ctx.actor.has(role) {
-        let names: Vec<&str> = policy.participants.iter().map(|r| r.as_str()).collect();
+    let participants = go_no_go_participants(ctx.policy, release_type);
+    if !participants.contains(&role) || !ctx.actor.has(role) {
+        let names: Vec<&str> = participants.iter().map(|r| r.as_str()).collect();
         return Err(Refusal::one(
             Rule::Permission,
             format!("{} cannot vote as {role}", ctx.actor.id),
             format!(
-                "the Go/No-Go participants vote in their own role: {}",
+                "the Go/No-Go participants of a {release_type} release vote in their own role: {}",
                 names.join(", ")
             ),
         ));
@@ -1193,10 +1226,14 @@ fn go_no_go(
         ));
     }
     require_status(release, &[ReleaseStatus::Staging], "vote on Go/No-Go")?;
+    if let Some(reason) = retry_not_on_staging(release) {
+        return Err(reason.into());
+    }
     if vote == GoNoGo::Go {
         let mut reasons = gate_reasons(release, pre_production_phases(release), ctx);
-        reasons.extend(approval_status(release, ctx.policy).reasons(release.release_type()));
+        reasons.extend(approval_status(release, ctx.policy).reasons(release_type));
         reasons.extend(check_no_blocking_bugs(release, ctx).err());
+        reasons.extend(production_health_reasons(ctx));
         Refusal::check(reasons)?;
     }
     let mut votes: Vec<crate::state::Vote> = release
@@ -1212,16 +1249,74 @@ fn go_no_go(
         notes: notes.clone(),
         at: ctx.now,
     });
+    let required = &ctx.policy.approvals.of(release_type).required;
     Ok(vec![Event::GoNoGoVoteRecorded {
         release_id: release.record.release_id,
         version: release.record.version.clone(),
         role,
         vote,
-        decision: go_no_go_decision(&votes, &policy.participants),
+        decision: go_no_go_decision(&votes, required),
         notes: notes.clone(),
         voted_by: ctx.actor.id.clone(),
         timestamp: ctx.now,
     }])
+}
+
+/// An alert kind's snake_case name, as its events carry it.
+fn alert_name(alert: crate::health::AlertKind) -> String {
+    serde_json::to_value(alert)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{alert:?}"))
+}
+
+/// The Go/No-Go's "check current production health (no active incidents)": an open Severity 1
+/// bug on the live release, or a health alert raised on it within the policy's minutes.
+fn production_health_reasons(ctx: &Context) -> Vec<Reason> {
+    let live = ctx
+        .world
+        .production_version
+        .as_ref()
+        .map_or_else(|| "production".to_string(), Version::to_string);
+    let bugs = ctx.world.production_sev1_bugs.iter().map(|bug| {
+        Reason::new(
+            Rule::ProductionHealth,
+            format!(
+                "active incident in production: open {} bug {} on {live} ({})",
+                bug.severity, bug.bug_id, bug.title
+            ),
+            format!(
+                "resolve {} (a hotfix, or a rollback) before voting go",
+                bug.bug_id
+            ),
+        )
+    });
+    let minutes = ctx.policy.go_no_go.health_alert_minutes;
+    let quiet_after = |raised: Timestamp| {
+        raised
+            .checked_add(jiff::SignedDuration::from_mins(i64::from(minutes)))
+            .unwrap_or(raised)
+    };
+    let alerts = ctx
+        .world
+        .production_health_alerts
+        .iter()
+        .filter(move |a| ctx.now < quiet_after(a.raised_at))
+        .map(|a| {
+            Reason::new(
+                Rule::ProductionHealth,
+                format!(
+                    "unresolved health alert on {live}: {} ({}), raised at {}",
+                    alert_name(a.alert),
+                    a.detail,
+                    local_text(a.raised_at, ctx)
+                ),
+                format!(
+                    "resolve it: an alert counts until {minutes} minutes pass without it being raised again"
+                ),
+            )
+        });
+    bugs.chain(alerts).collect()
 }
 
 fn mark_checklist(
@@ -1272,6 +1367,57 @@ fn run_in_progress(release: &Release, ctx: &Context) -> Option<Reason> {
     })
 }
 
+/// What happened to the candidate a retry replaces: the words for a refusal.
+fn failed_candidate_text(release: &Release, candidate: u32) -> String {
+    let name = if candidate == 0 {
+        release.record.version.to_string()
+    } else {
+        release_candidate(&release.record.version, candidate).to_string()
+    };
+    if release.status() == ReleaseStatus::RolledBack {
+        format!("{name} was rolled back")
+    } else {
+        format!("the production deployment of {name} failed")
+    }
+}
+
+/// Returning to staging after a rollback or a failed production deployment needs a release
+/// candidate newer than the one that failed (the spec: "schedule retry after fixes").
+fn retry_needs_new_candidate(release: &Release) -> Option<Reason> {
+    let failed = release.failed_candidate?;
+    (release.release_candidate <= failed).then(|| {
+        Reason::new(
+            Rule::RetryCandidate,
+            format!(
+                "{}; a retry needs a new release candidate",
+                failed_candidate_text(release, failed)
+            ),
+            format!(
+                "cut one with the fixes (`greenlight release rc {}`), then deploy it to staging",
+                release.record.version
+            ),
+        )
+    })
+}
+
+/// After a rollback or a failed production deployment, production waits for a new candidate's
+/// staging deployment, after which its gates, approvals and Go/No-Go are given again.
+fn retry_not_on_staging(release: &Release) -> Option<Reason> {
+    let failed = release.failed_candidate?;
+    Some(Reason::new(
+        Rule::RetryCandidate,
+        format!(
+            "{}; what was given for it (Phase 2 gates, approvals, Go/No-Go) does not carry over",
+            failed_candidate_text(release, failed)
+        ),
+        format!(
+            "cut a new release candidate (`greenlight release rc {}`), deploy it to staging and \
+             give its gates, approvals and Go/No-Go again",
+            release.record.version
+        ),
+    ))
+}
+
 fn start_staging(release: &Release, ctx: &Context) -> Result<Vec<Event>, Refusal> {
     ctx.actor.require(Action::DeployToStaging)?;
     let mut reasons = Vec::new();
@@ -1288,6 +1434,7 @@ fn start_staging(release: &Release, ctx: &Context) -> Result<Vec<Event>, Refusal
         .err(),
     );
     reasons.extend(require_frozen(release).err());
+    reasons.extend(retry_needs_new_candidate(release));
     if release.release_type() != ReleaseType::Hotfix {
         reasons.extend(gate_reasons(release, &[GatePhase::Planning], ctx));
     }
@@ -1320,6 +1467,7 @@ fn start_production(
     let mut reasons = Vec::new();
     reasons
         .extend(require_status(release, &[ReleaseStatus::Staging], "deploy to production").err());
+    reasons.extend(retry_not_on_staging(release));
     reasons.extend(gate_reasons(release, pre_production_phases(release), ctx));
     reasons.extend(approval_status(release, ctx.policy).reasons(release.release_type()));
     if ctx
@@ -1335,7 +1483,7 @@ fn start_production(
                 "the Go/No-Go decision is {}",
                 release.checklist.go_no_go_decision.as_str()
             ),
-            "every participant votes go at the Go/No-Go meeting",
+            "every required participant votes go at the Go/No-Go meeting (no one votes no-go)",
         ));
     }
     reasons.extend(check_no_blocking_bugs(release, ctx).err());

@@ -686,28 +686,31 @@ impl ApprovalPolicy {
     }
 }
 
-/// The Go/No-Go decision meeting.
+/// The Go/No-Go decision meeting. Its participants are the release type's approval-matrix
+/// roles: the required ones must vote go, the optional ones may vote (a "no-go" counts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GoNoGoPolicy {
-    /// Roles that must vote; "go" needs every one of them.
-    pub participants: Vec<Role>,
     /// Release types that need the decision (hotfixes use their approval chain).
     pub required_for: Vec<ReleaseType>,
     /// The meeting is this long before the deployment.
     pub minutes_before_deployment: u32,
+    /// A health alert on the live release counts as unresolved (and refuses Go) this long after
+    /// it was last raised; the monitor raises an alert that still holds again every 30 minutes.
+    /// 0 turns the check off.
+    pub health_alert_minutes: u32,
 }
 
 impl Default for GoNoGoPolicy {
     fn default() -> Self {
         GoNoGoPolicy {
-            participants: vec![Role::EngineeringLead, Role::QaLead, Role::ProductOwner],
             required_for: vec![
                 ReleaseType::Standard,
                 ReleaseType::Patch,
                 ReleaseType::Major,
             ],
             minutes_before_deployment: 60,
+            health_alert_minutes: 45,
         }
     }
 }
@@ -1386,6 +1389,12 @@ impl Policy {
                     "{} is below api_p95_ms {}: p99 is never faster than p95",
                     p.api_p99_ms, p.api_p95_ms
                 ),
+            );
+        }
+        if self.go_no_go.health_alert_minutes > 24 * 60 {
+            out.push(
+                "go_no_go.health_alert_minutes",
+                "must be at most 1440 (a day); 0 turns the health-alert check off".into(),
             );
         }
         if a.evaluation_interval_seconds == 0 {

@@ -53,6 +53,13 @@ pub enum Rule {
     FlagRollout,
     /// Dashboard passwords: at least 12 characters, at most 1024 bytes.
     PasswordLength,
+    /// Post-rollback actions ("schedule retry after fixes"): after a rollback or a failed
+    /// production deployment, a retry needs a new release candidate on staging, and everything
+    /// from staging on is given again.
+    RetryCandidate,
+    /// The Go/No-Go's "check current production health (no active incidents)": an open
+    /// Severity 1 bug on the live release or an unresolved health alert refuses Go.
+    ProductionHealth,
 }
 
 impl Rule {
@@ -80,6 +87,8 @@ impl Rule {
             Rule::FlagDwell => "flag_dwell",
             Rule::FlagRollout => "flag_rollout",
             Rule::PasswordLength => "password_length",
+            Rule::RetryCandidate => "retry_candidate",
+            Rule::ProductionHealth => "production_health",
         }
     }
 }

@@ -222,7 +222,9 @@ pub struct ReleaseRecord {
     pub breaking_changes: bool,
     /// The release needs a database migration.
     pub migration_required: bool,
-    /// The release was rolled back.
+    /// The release's latest production deployment was rolled back. A retry's successful
+    /// production deployment clears it (and the three fields below); the rollback stays in the
+    /// event history.
     pub rolled_back: bool,
     /// When the rollback completed.
     pub rolled_back_at: Option<Timestamp>,

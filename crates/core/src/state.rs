@@ -211,6 +211,12 @@ pub struct Release {
     /// Phase 4 and the retrospective, once production deployment completed.
     #[serde(default)]
     pub post_release: Option<PostRelease>,
+    /// The release candidate whose production deployment failed or was rolled back, until a
+    /// newer candidate's staging deployment completes. The spec's answer to a rollback is
+    /// "schedule retry after fixes": a retry needs a new candidate, and everything from staging
+    /// on (Phase 2 gates, approvals, Go/No-Go, stakeholder review) is given again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_candidate: Option<u32>,
 }
 
 /// Phase 4: monitoring windows and the retrospective.
@@ -315,6 +321,7 @@ impl Release {
             action_items: Vec::new(),
             staging_deployed_at: None,
             post_release: None,
+            failed_candidate: None,
         })
     }
 
@@ -457,8 +464,10 @@ impl Release {
                 self.apply_staging_completed();
                 self.staging_deployed_at = Some(*timestamp);
             }
-            Event::StagingDeploymentFailed { .. } | Event::DeploymentFailed { .. } => {
+            Event::StagingDeploymentFailed { .. } => self.deployment = None,
+            Event::DeploymentFailed { .. } => {
                 self.deployment = None;
+                self.failed_candidate = Some(self.release_candidate);
             }
             Event::DeploymentStarted {
                 deployed_by,
@@ -472,6 +481,7 @@ impl Release {
                 ..
             } => {
                 self.deployment = None;
+                self.clear_rollback_record();
                 self.record.status = ReleaseStatus::Deployed;
                 self.record.deployed_date = Some(*timestamp);
                 self.record.deployed_by = Some(deployed_by.clone());
@@ -510,6 +520,7 @@ impl Release {
                 self.record.rolled_back_at = Some(*timestamp);
                 self.record.rolled_back_by = Some(initiated_by.clone());
                 self.record.rollback_reason = reason;
+                self.failed_candidate = Some(self.release_candidate);
             }
             Event::RollbackFailed { .. } => self.rollback = None,
             Event::ActionItemsCreated { items, .. } => {
@@ -730,32 +741,60 @@ impl Release {
         });
     }
 
-    /// A (re)deployment to staging: a new candidate invalidates Phase 2 results, approvals and
-    /// votes, which were about the previous one.
+    /// A (re)deployment to staging: a new candidate invalidates everything from staging on
+    /// (Phase 2 and 3 results, approvals, votes, the stakeholder review), which was about the
+    /// previous one. A retry (after a rollback or a failed production deployment) also clears
+    /// the hotfix's reduced gates, which stand in for Phase 2.
     fn apply_staging_completed(&mut self) {
         self.deployment = None;
-        if self.record.status == ReleaseStatus::Staging {
-            self.gates
-                .retain(|g| g.gate_phase != GatePhase::StagingValidation);
-            self.approvals.clear();
-            self.votes.clear();
-            self.stakeholder_review = None;
-            let c = &mut self.checklist;
-            c.engineering_lead_approval = None;
-            c.qa_lead_approval = None;
-            c.product_owner_approval = None;
-            c.go_no_go_decision = GoNoGo::Pending;
-            c.quality_gates_phase2_passed = false;
-            c.smoke_tests_passed = false;
-            c.qa_validation_complete = false;
-            c.browser_testing_complete = false;
-            c.performance_testing_complete = false;
-            self.record.staging_validated = false;
-            self.record.staging_validated_by = None;
-            self.record.staging_validated_at = None;
+        let retry = self.failed_candidate.take().is_some();
+        if self.record.status != ReleaseStatus::Planned || retry {
+            self.clear_from_staging_on(retry);
         }
         self.record.status = ReleaseStatus::Staging;
         self.checklist.staging_deployed = true;
+    }
+
+    fn clear_from_staging_on(&mut self, retry: bool) {
+        self.gates.retain(|g| match g.gate_phase {
+            GatePhase::StagingValidation | GatePhase::ProductionValidation => false,
+            GatePhase::Hotfix => !retry,
+            GatePhase::Planning => true,
+        });
+        self.approvals.clear();
+        self.votes.clear();
+        self.stakeholder_review = None;
+        let c = &mut self.checklist;
+        c.engineering_lead_approval = None;
+        c.qa_lead_approval = None;
+        c.product_owner_approval = None;
+        c.go_no_go_decision = GoNoGo::Pending;
+        let hotfix = self.record.release_type == ReleaseType::Hotfix;
+        // A hotfix's reduced gates stand in for Phases 1 and 2; they stay unless this is a retry.
+        c.quality_gates_phase2_passed &= hotfix && !retry;
+        c.quality_gates_phase1_passed &= !(hotfix && retry);
+        c.smoke_tests_passed = false;
+        c.qa_validation_complete = false;
+        c.browser_testing_complete = false;
+        c.performance_testing_complete = false;
+        c.production_deployed = false;
+        c.post_deployment_smoke_tests_passed = false;
+        c.quality_gates_phase3_passed = false;
+        self.record.staging_validated = false;
+        self.record.staging_validated_by = None;
+        self.record.staging_validated_at = None;
+    }
+
+    /// A successful production deployment is what the record describes from then on: after a
+    /// retry, `rolled_back` and its fields describe no deployment any more, so they are cleared.
+    /// The rollback stays in the history (`rollback_initiated`, `rollback_completed`), which the
+    /// report and the delivery metrics read.
+    fn clear_rollback_record(&mut self) {
+        let record = &mut self.record;
+        record.rolled_back = false;
+        record.rolled_back_at = None;
+        record.rolled_back_by = None;
+        record.rollback_reason = None;
     }
 }
 

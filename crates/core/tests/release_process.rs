@@ -3,11 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use greenlight_core::decide::{RetrospectiveItem, approval_status};
+use greenlight_core::decide::{RaisedAlert, RetrospectiveItem, approval_status};
 use greenlight_core::gates::GatePhase;
+use greenlight_core::health::AlertKind;
 use greenlight_core::policy::{Effect, Policy};
 use greenlight_core::release::{Environment, GoNoGo, ReleaseStatus, ReleaseType};
-use greenlight_core::state::Severity;
+use greenlight_core::state::{Bug, Severity};
 use greenlight_core::{
     Actor, Command, Context, Event, PlanRelease, Refusal, Release, Role, Rule, World, decide, plan,
 };
@@ -58,6 +59,7 @@ impl Harness {
                 previous_production_version: Some(v("1.2.0")),
                 other_run_in_progress: None,
                 active_release_branch: Some("release/v1.4.0".into()),
+                ..World::default()
             },
             // Tuesday 2026-11-24 10:00 PST.
             now: at("2026-11-24T18:00:00Z"),
@@ -1293,4 +1295,249 @@ fn the_metrics_review_flags_score_recording_below_the_minimum_and_completes_moni
     assert!(h.release().checklist.monitoring_complete);
     assert_eq!(h.release().post_release.as_ref().unwrap().reviews.len(), 2);
     assert_eq!(Release::replay(&h.events).as_ref(), h.release.as_ref());
+}
+
+fn rolled_back(h: &mut Harness) {
+    deployed(h);
+    h.at("2026-12-10T23:00:00Z").run(
+        &oncall(),
+        Command::StartRollback {
+            reason: "high_error_rate".into(),
+            to_version: None,
+            database: false,
+            confirm: None,
+        },
+    );
+    h.at("2026-12-10T23:05:00Z")
+        .run(&oncall(), Command::CompleteRollback);
+}
+
+/// A new candidate on staging after a rollback or a failed production deployment: everything
+/// from staging on is empty again.
+fn assert_nothing_carried_over(release: &Release) {
+    assert!(release.approvals.is_empty());
+    assert!(release.votes.is_empty());
+    assert_eq!(release.checklist.go_no_go_decision, GoNoGo::Pending);
+    assert!(!release.checklist.quality_gates_phase2_passed);
+    assert!(!release.record.staging_validated);
+    assert!(release.gates.iter().all(|g| {
+        g.gate_phase != GatePhase::ProductionValidation
+            && (g.gate_phase != GatePhase::StagingValidation || g.gate_name == "staging_deployment")
+    }));
+}
+
+#[test]
+fn retry_after_rollback_needs_a_new_candidate_and_everything_from_staging_again() {
+    let mut h = Harness::new();
+    rolled_back(&mut h);
+    let refusal = h.refused(&lead(), deploy(Environment::Staging));
+    assert_eq!(rules(&refusal), [Rule::RetryCandidate]);
+    assert!(
+        refusal.reasons[0]
+            .message
+            .contains("1.4.0-rc.1 was rolled back")
+    );
+    h.at("2026-12-14T18:00:00Z")
+        .run(&lead(), Command::CutReleaseCandidate);
+    h.run(&lead(), deploy(Environment::Staging));
+    h.run(&lead(), Command::CompleteDeployment);
+    assert_nothing_carried_over(h.release());
+    assert_eq!(h.release().status(), ReleaseStatus::Staging);
+    assert!(
+        h.release().record.rolled_back,
+        "still the rolled-back release"
+    );
+    // Thursday 2026-12-17 14:00 PST: the approvals and votes given before the rollback are gone.
+    let refusal = h
+        .at("2026-12-17T22:00:00Z")
+        .refused(&lead(), deploy(Environment::Production));
+    let found = rules(&refusal);
+    for rule in [Rule::QualityGate, Rule::ApprovalMatrix, Rule::GoNoGo] {
+        assert!(found.contains(&rule), "{rule} missing from {found:?}");
+    }
+    h.pass_phase(&qa(), GatePhase::StagingValidation);
+    h.approve_all();
+    h.vote_go();
+    h.run(&lead(), deploy(Environment::Production));
+    h.at("2026-12-17T22:30:00Z")
+        .run(&lead(), Command::CompleteDeployment);
+    // The record describes the deployment live now; the rollback stays in the history.
+    let record = &h.release().record;
+    assert_eq!(record.status, ReleaseStatus::Deployed);
+    assert!(!record.rolled_back);
+    assert_eq!(
+        (record.rolled_back_at, record.rolled_back_by.as_deref()),
+        (None, None)
+    );
+    assert_eq!(record.rollback_reason, None);
+    assert!(h.events.iter().any(|e| e.name() == "rollback_completed"));
+    assert_eq!(Release::replay(&h.events).as_ref(), h.release.as_ref());
+}
+
+#[test]
+fn retry_after_a_failed_production_deployment_needs_a_new_candidate() {
+    let mut h = Harness::new();
+    h.walk_to_staging_validated(ReleaseType::Standard);
+    h.approve_all();
+    h.vote_go();
+    h.at("2026-12-10T22:00:00Z")
+        .run(&lead(), deploy(Environment::Production));
+    h.run(
+        &admin_system(),
+        Command::FailDeployment {
+            reason: "smoke_tests_failed".into(),
+        },
+    );
+    // The same candidate does not go to production again on its old approvals and votes.
+    let refusal = h
+        .at("2026-12-10T22:30:00Z")
+        .refused(&lead(), deploy(Environment::Production));
+    assert_eq!(rules(&refusal), [Rule::RetryCandidate]);
+    let refusal = h.refused(&lead(), deploy(Environment::Staging));
+    assert_eq!(rules(&refusal), [Rule::RetryCandidate]);
+    let refusal = h.refused(
+        &lead(),
+        Command::GoNoGo {
+            role: Role::EngineeringLead,
+            vote: GoNoGo::Go,
+            notes: None,
+        },
+    );
+    assert_eq!(rules(&refusal), [Rule::RetryCandidate]);
+    h.run(&lead(), Command::CutReleaseCandidate);
+    h.run(&lead(), deploy(Environment::Staging));
+    h.run(&lead(), Command::CompleteDeployment);
+    assert_nothing_carried_over(h.release());
+    h.pass_phase(&qa(), GatePhase::StagingValidation);
+    h.approve_all();
+    h.vote_go();
+    h.at("2026-12-17T22:00:00Z")
+        .run(&lead(), deploy(Environment::Production));
+    assert_eq!(Release::replay(&h.events).as_ref(), h.release.as_ref());
+}
+
+#[test]
+fn a_hotfix_retry_gives_its_reduced_gates_again() {
+    let mut h = Harness::new();
+    h.walk_to_staging_validated(ReleaseType::Hotfix);
+    h.run(
+        &lead(),
+        Command::Approve {
+            role: Role::EngineeringLead,
+        },
+    );
+    h.run(&qa(), Command::Approve { role: Role::QaLead });
+    h.run(&oncall(), deploy(Environment::Production));
+    h.run(
+        &admin_system(),
+        Command::FailDeployment {
+            reason: "smoke_tests_failed".into(),
+        },
+    );
+    h.run(&lead(), Command::CutReleaseCandidate);
+    h.run(&oncall(), deploy(Environment::Staging));
+    h.run(&oncall(), Command::CompleteDeployment);
+    let release = h.release();
+    assert!(release.approvals.is_empty());
+    assert!(
+        release
+            .gates
+            .iter()
+            .all(|g| g.gate_phase != GatePhase::Hotfix)
+    );
+    assert!(!release.checklist.quality_gates_phase2_passed);
+    let refusal = h.refused(&oncall(), deploy(Environment::Production));
+    assert!(rules(&refusal).contains(&Rule::QualityGate));
+    assert_eq!(Release::replay(&h.events).as_ref(), h.release.as_ref());
+}
+
+fn vote(h: &mut Harness, actor: &Actor, role: Role, vote: GoNoGo) -> Result<Vec<Event>, Refusal> {
+    h.try_run(
+        actor,
+        Command::GoNoGo {
+            role,
+            vote,
+            notes: None,
+        },
+    )
+}
+
+#[test]
+fn go_no_go_participants_follow_the_required_roles_of_the_approval_matrix() {
+    let mut h = Harness::new();
+    h.walk_to_staging_validated(ReleaseType::Patch);
+    h.run(
+        &lead(),
+        Command::Approve {
+            role: Role::EngineeringLead,
+        },
+    );
+    h.run(&qa(), Command::Approve { role: Role::QaLead });
+    vote(&mut h, &lead(), Role::EngineeringLead, GoNoGo::Go).unwrap();
+    vote(&mut h, &qa(), Role::QaLead, GoNoGo::Go).unwrap();
+    // The product owner is optional for a patch: "go" needs only the required roles.
+    assert_eq!(h.release().checklist.go_no_go_decision, GoNoGo::Go);
+    // An optional participant may vote, and their "no-go" counts.
+    vote(&mut h, &po(), Role::ProductOwner, GoNoGo::NoGo).unwrap();
+    assert_eq!(h.release().checklist.go_no_go_decision, GoNoGo::NoGo);
+    // Roles outside the matrix do not vote.
+    let sysadmin = Actor::user("sam", [Role::SystemAdmin]);
+    let refusal = vote(&mut h, &sysadmin, Role::SystemAdmin, GoNoGo::Go).unwrap_err();
+    assert_eq!(rules(&refusal), [Rule::Permission]);
+    assert!(
+        refusal.reasons[0]
+            .satisfy
+            .contains("engineering_lead, qa_lead, product_owner")
+    );
+}
+
+#[test]
+fn go_no_go_go_checks_production_health_no_active_incidents() {
+    let mut h = Harness::new();
+    h.walk_to_staging_validated(ReleaseType::Standard);
+    h.approve_all();
+    h.world.production_sev1_bugs = vec![Bug {
+        bug_id: "MLC-9".into(),
+        severity: Severity::SEV1,
+        title: "scores not saved".into(),
+        workaround: None,
+        open: true,
+    }];
+    let refusal = h.refused(
+        &lead(),
+        Command::GoNoGo {
+            role: Role::EngineeringLead,
+            vote: GoNoGo::Go,
+            notes: None,
+        },
+    );
+    assert_eq!(rules(&refusal), [Rule::ProductionHealth]);
+    assert!(refusal.reasons[0].message.contains("MLC-9"), "{refusal}");
+    assert!(refusal.reasons[0].message.contains("1.3.0"), "{refusal}");
+    // A "no-go" is always possible.
+    vote(&mut h, &qa(), Role::QaLead, GoNoGo::NoGo).unwrap();
+    h.world.production_sev1_bugs.clear();
+    let raised_at = at("2026-12-10T20:30:00Z");
+    h.world.production_health_alerts = vec![RaisedAlert {
+        alert: AlertKind::RollbackRequiresDiscussion,
+        detail: "error rate 7% > 5%".into(),
+        raised_at,
+    }];
+    let refusal = h.at("2026-12-10T21:00:00Z").refused(
+        &lead(),
+        Command::GoNoGo {
+            role: Role::EngineeringLead,
+            vote: GoNoGo::Go,
+            notes: None,
+        },
+    );
+    assert_eq!(rules(&refusal), [Rule::ProductionHealth]);
+    assert!(
+        refusal.reasons[0]
+            .message
+            .contains("rollback_requires_discussion")
+    );
+    // 45 minutes (the policy's default) without the alert raised again: resolved.
+    h.at("2026-12-10T21:16:00Z").vote_go();
+    assert_eq!(h.release().checklist.go_no_go_decision, GoNoGo::Go);
 }

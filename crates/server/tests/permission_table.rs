@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use greenlight_core::decide::go_no_go_participants;
 use greenlight_core::gates::GatePhase;
-use greenlight_core::{Action, Policy, Role};
+use greenlight_core::{Action, Policy, ReleaseType, Role};
 use greenlight_server::auth::token_hash;
 use greenlight_store::{Change, Store, TokenRecord, User};
 use serde_json::{Value, json};
@@ -407,7 +408,7 @@ fn expected_forbidden(case: &Case, caller: Caller, policy: &Policy) -> bool {
         // Go/No-Go votes also need the role to be a participant.
         (None, None) => true,
         (None, Some(role)) if case.path.ends_with("go-no-go") => {
-            !policy.go_no_go.participants.contains(&role)
+            !go_no_go_participants(policy, ReleaseType::Standard).contains(&role)
         }
         (None, Some(_)) => false,
     }

@@ -1,7 +1,9 @@
 //! Releases: the aggregate stored as JSON with its revision and the columns queries filter on,
 //! and the environments' deployment history.
 
+use greenlight_core::decide::RaisedAlert;
 use greenlight_core::release::Environment;
+use greenlight_core::state::{Bug, Severity};
 use greenlight_core::{Event, Release, ReleaseStatus, ReleaseType, World};
 use jiff::Timestamp;
 use semver::Version;
@@ -268,12 +270,17 @@ impl Store {
                 })
                 .transpose()
         };
+        let production_version = production.first().map(|h| h.version.clone());
+        let (production_sev1_bugs, production_health_alerts) =
+            self.production_health(production_version.as_ref()).await?;
         Ok(World {
             latest_version: version_of(latest)?,
-            production_version: production.first().map(|h| h.version.clone()),
+            production_version,
             previous_production_version: live_before(&production, id),
             other_run_in_progress: version_of(other_run)?,
             active_release_branch: self.active_release_branch().await?,
+            production_sev1_bugs,
+            production_health_alerts,
         })
     }
 
@@ -296,7 +303,57 @@ impl Store {
             previous_production_version: None,
             other_run_in_progress: None,
             active_release_branch: None,
+            ..World::default()
         })
+    }
+
+    /// The live release's active incidents: its open Severity 1 bugs and the latest health
+    /// alert of each kind raised on it (the Go/No-Go's production health check).
+    async fn production_health(
+        &self,
+        live: Option<&Version>,
+    ) -> Result<(Vec<Bug>, Vec<RaisedAlert>), StoreError> {
+        let Some(live) = live else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let Some(stored) = self.find_release(&live.to_string()).await? else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let release = &stored.release;
+        let bugs = release
+            .bugs
+            .iter()
+            .filter(|b| b.open && b.severity == Severity::SEV1)
+            .cloned()
+            .collect();
+        let rows = sqlx::query(
+            "SELECT body FROM events WHERE release_id = $1 AND event = 'health_alert_raised' \
+             ORDER BY seq DESC LIMIT 50",
+        )
+        .bind(release.record.release_id.to_string())
+        .fetch_all(self.reader())
+        .await?;
+        let mut alerts: Vec<RaisedAlert> = Vec::new();
+        for row in &rows {
+            let event: Event = from_json(&row.try_get::<String, _>(0)?, "event")?;
+            let Event::HealthAlertRaised {
+                alert,
+                detail,
+                timestamp,
+                ..
+            } = event
+            else {
+                continue;
+            };
+            if !alerts.iter().any(|a| a.alert == alert) {
+                alerts.push(RaisedAlert {
+                    alert,
+                    detail,
+                    raised_at: timestamp,
+                });
+            }
+        }
+        Ok((bugs, alerts))
     }
 
     /// The branch of the lowest planned or staging release that is not a hotfix.

@@ -335,6 +335,69 @@ async fn production_history_defines_the_rollback_target(db: &TestDb) {
     assert_eq!(history[0].kind, "deploy");
 }
 
+/// The Go/No-Go's production health check reads the live release's open Severity 1 bugs and its
+/// latest health alert of each kind.
+async fn production_health_comes_from_the_live_release(db: &TestDb) {
+    let (release, events) = planned("1.3.0", "2026-11-24T18:00:00Z");
+    db.store
+        .create_release(&release, &events, &change("release.plan"))
+        .await
+        .unwrap();
+    let id = release.record.release_id;
+    let deployed = greenlight_core::Event::DeploymentCompleted {
+        release_id: id,
+        version: release.record.version.clone(),
+        release_type: release.record.release_type,
+        duration_minutes: 30,
+        deployed_by: "erin".into(),
+        timestamp: at("2026-12-10T22:30:00Z"),
+    };
+    let bug = |bug_id: &str, severity: u8| greenlight_core::Event::BugReported {
+        release_id: id,
+        bug_id: bug_id.into(),
+        severity: severity.try_into().unwrap(),
+        title: "scores not saved".into(),
+        workaround: None,
+        reported_by: "quinn".into(),
+        timestamp: at("2026-12-10T23:00:00Z"),
+    };
+    let alert = |detail: &str, when: &str| greenlight_core::Event::HealthAlertRaised {
+        release_id: id,
+        version: release.record.version.clone(),
+        alert: greenlight_core::health::AlertKind::HealthDataInconclusive,
+        detail: detail.into(),
+        timestamp: at(when),
+    };
+    let history = [
+        deployed,
+        bug("MLC-1", 1),
+        bug("MLC-2", 2),
+        alert("no samples", "2026-12-10T23:00:00Z"),
+        alert("stale samples", "2026-12-10T23:30:00Z"),
+    ];
+    let mut after = release.clone();
+    for event in &history {
+        after.apply(event);
+    }
+    db.store
+        .commit_release(&after, 1, &history, &change("release.command"))
+        .await
+        .unwrap();
+    let world = db.store.world_for(&after).await.unwrap();
+    let bugs: Vec<&str> = world
+        .production_sev1_bugs
+        .iter()
+        .map(|b| b.bug_id.as_str())
+        .collect();
+    assert_eq!(bugs, ["MLC-1"]);
+    assert_eq!(world.production_health_alerts.len(), 1);
+    assert_eq!(world.production_health_alerts[0].detail, "stale samples");
+    assert_eq!(
+        world.production_health_alerts[0].raised_at,
+        at("2026-12-10T23:30:00Z")
+    );
+}
+
 async fn users_and_tokens(db: &TestDb) {
     assert_eq!(db.store.user_count().await.unwrap(), 0);
     let user = User {
@@ -596,6 +659,7 @@ both_backends!(
     the_audit_chain_detects_tampering,
     one_deployment_at_a_time_across_releases,
     production_history_defines_the_rollback_target,
+    production_health_comes_from_the_live_release,
     users_and_tokens,
     outbox_messages_commit_with_their_change_and_are_claimed_once,
 );

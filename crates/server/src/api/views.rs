@@ -1,7 +1,7 @@
 //! What the API returns and accepts, beyond the core's own types.
 
 use greenlight_core::calendar::{WindowFinding, WindowStatus, check_window};
-use greenlight_core::decide::approval_status;
+use greenlight_core::decide::{approval_status, go_no_go_participants};
 use greenlight_core::gates::{GateOutcome, GatePhase, phase_status};
 use greenlight_core::hotfix::{self, HotfixTimeline};
 use greenlight_core::release::{
@@ -117,8 +117,10 @@ pub struct GoNoGoView {
     pub decision: GoNoGo,
     /// Whether this release type needs the decision.
     pub required: bool,
-    /// Roles that vote.
+    /// Roles that may vote: the release type's approval-matrix roles.
     pub participants: Vec<Role>,
+    /// Roles whose "go" the decision needs: the matrix's required roles.
+    pub required_participants: Vec<Role>,
     /// The latest vote of each role.
     pub votes: Vec<Vote>,
 }
@@ -232,7 +234,8 @@ pub fn release_view(stored: &StoredRelease, policy: &Policy, now: Timestamp) -> 
     let go_no_go = GoNoGoView {
         decision: release.checklist.go_no_go_decision,
         required: policy.go_no_go.required_for.contains(&release_type),
-        participants: policy.go_no_go.participants.clone(),
+        participants: go_no_go_participants(policy, release_type),
+        required_participants: policy.approvals.of(release_type).required.clone(),
         votes: release.votes.clone(),
     };
     let action_items = release
