@@ -236,7 +236,8 @@ pub enum ReleaseCommand {
         /// An action item `TITLE;OWNER;DUE` (DUE a local date or time); repeat for several.
         #[arg(long = "item")]
         items: Vec<String>,
-        /// A policy or checklist change it led to; repeat for several.
+        /// An output it produced (the spec's: an updated release checklist, a risk item for
+        /// future releases, a documentation update); repeat for several.
         #[arg(long = "output")]
         outputs: Vec<String>,
     },

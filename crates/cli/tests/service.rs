@@ -126,6 +126,62 @@ fn a_standard_release_walks_from_plan_to_production_with_every_refusal() {
     }
 }
 
+/// `release show` (the table, not `--json`) names each approver with their role and time and
+/// each voter with their role, vote and time: the fields the API sends (`approved_by`,
+/// `approved_at`, `voted_by`, `at`), not blanks.
+#[test]
+fn release_show_prints_approvers_and_voters_with_their_roles_and_times() {
+    let db = Db::sqlite();
+    let server = Server::start(&db);
+    // Tuesday 1 December 2026, 10:00 in Los Angeles.
+    server.set_clock("2026-12-01T18:00:00Z");
+    let erin = server.add_user("erin", "engineering_lead");
+    let quinn = server.add_user("quinn", "qa_lead");
+    let pat = server.add_user("pat", "product_owner");
+    assert_ok(&server.cli(&erin, &["release", "plan", "--version", "1.4.0"]));
+    assert_ok(&server.cli(&erin, &["release", "freeze", "1.4.0"]));
+    record_gates(&server, &quinn, "1.4.0", GatePhase::Planning);
+    assert_ok(&server.cli(&erin, &["deployment", "start", "1.4.0", "--env", "staging"]));
+    assert_ok(&server.cli(&erin, &["deployment", "complete", "1.4.0"]));
+    record_gates(&server, &quinn, "1.4.0", GatePhase::StagingValidation);
+    // Wednesday 2 December, 09:30 in Los Angeles.
+    server.set_clock("2026-12-02T17:30:00Z");
+    for (token, role) in [
+        (&erin, "engineering_lead"),
+        (&quinn, "qa_lead"),
+        (&pat, "product_owner"),
+    ] {
+        assert_ok(&server.cli(token, &["approve", "1.4.0", "--role", role]));
+    }
+    // Wednesday 2 December, 11:00 in Los Angeles.
+    server.set_clock("2026-12-02T19:00:00Z");
+    for (token, role) in [
+        (&erin, "engineering_lead"),
+        (&quinn, "qa_lead"),
+        (&pat, "product_owner"),
+    ] {
+        assert_ok(&server.cli(
+            token,
+            &["go-no-go", "1.4.0", "--role", role, "--vote", "go"],
+        ));
+    }
+
+    let out = server.cli(&erin, &["release", "show", "1.4.0"]);
+    assert_ok(&out);
+    let shown = stdout(&out);
+    for line in [
+        "erin as engineering_lead at Wed 2026-12-02 09:30 PST",
+        "quinn as qa_lead at Wed 2026-12-02 09:30 PST",
+        "pat as product_owner at Wed 2026-12-02 09:30 PST",
+        "erin (engineering_lead) voted go at Wed 2026-12-02 11:00 PST",
+        "quinn (qa_lead) voted go at Wed 2026-12-02 11:00 PST",
+        "pat (product_owner) voted go at Wed 2026-12-02 11:00 PST",
+    ] {
+        assert!(shown.contains(line), "{line:?} missing from:\n{shown}");
+    }
+    assert!(!shown.contains(" as engineering_lead at \n"), "{shown}");
+}
+
 fn setup_frozen(server: &Server) -> (String, String) {
     server.set_clock("2026-12-01T18:00:00Z");
     let erin = server.add_user("erin", "engineering_lead");

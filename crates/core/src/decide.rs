@@ -1625,15 +1625,6 @@ fn complete_deployment(release: &Release, ctx: &Context) -> Result<Vec<Event>, R
     }
 }
 
-/// The spec's retrospective agenda.
-const RETROSPECTIVE_AGENDA: [&str; 5] = [
-    "What went well?",
-    "What could be improved?",
-    "Were there any surprises or issues?",
-    "Action items for next release",
-    "Update the release process documentation if needed",
-];
-
 /// Phase 4 from the moment production deployment completed: active monitoring, the extended
 /// review, and the retrospective on the policy's weekday after the deployment (past holidays).
 fn post_release_scheduled(release: &Release, ctx: &Context) -> Event {
@@ -1652,7 +1643,10 @@ fn post_release_scheduled(release: &Release, ctx: &Context) -> Event {
         active_monitoring_until: plus_hours(ctx.now, policy.post_release.active_monitoring_hours),
         extended_review_until: plus_hours(ctx.now, policy.post_release.extended_monitoring_hours),
         retrospective_at,
-        agenda: RETROSPECTIVE_AGENDA.map(String::from).to_vec(),
+        agenda: crate::state::RETROSPECTIVE_AGENDA
+            .map(String::from)
+            .to_vec(),
+        expected_outputs: crate::state::retrospective_outputs(),
         timestamp: ctx.now,
     }
 }

@@ -444,7 +444,7 @@ pub enum Event {
     },
     /// Phase 4 set out when production deployment completed: the active monitoring window, the
     /// extended review and the release retrospective (policy weekday and time after the deploy,
-    /// past holidays), with its agenda.
+    /// past holidays), with the spec's agenda and outputs.
     PostReleaseScheduled {
         /// Release.
         release_id: Uuid,
@@ -459,6 +459,10 @@ pub enum Event {
         retrospective_at: Timestamp,
         /// Its agenda.
         agenda: Vec<String>,
+        /// What it is to produce (absent from events recorded before it was part of the
+        /// schedule: then the spec's outputs).
+        #[serde(default = "crate::state::retrospective_outputs")]
+        expected_outputs: Vec<String>,
         /// When.
         timestamp: Timestamp,
     },
@@ -472,7 +476,8 @@ pub enum Event {
         version: Version,
         /// What was said.
         notes: String,
-        /// Policy or checklist changes it led to (`policy: rollback.error_rate 3% -> 2%`).
+        /// The outputs it produced: checklist or policy changes (`policy: rollback.error_rate
+        /// 3% -> 2%`), risk items for future releases, documentation updates.
         #[serde(default)]
         outputs: Vec<String>,
         /// Who recorded it.
@@ -865,6 +870,28 @@ mod tests {
 
     fn v(text: &str) -> Version {
         Version::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_schedule_stored_before_the_retrospective_outputs_reads_with_the_specs_outputs() {
+        let stored = json!({
+            "event": "post_release_scheduled",
+            "release_id": id(),
+            "version": "1.4.0",
+            "active_monitoring_until": "2026-12-11T02:35:00Z",
+            "extended_review_until": "2026-12-12T22:35:00Z",
+            "retrospective_at": "2026-12-14T18:00:00Z",
+            "agenda": ["What went well?"],
+            "timestamp": "2026-12-10T22:35:00Z",
+        });
+        let event: Event = serde_json::from_value(stored).unwrap();
+        let Event::PostReleaseScheduled {
+            expected_outputs, ..
+        } = event
+        else {
+            panic!("not a schedule: {event:?}");
+        };
+        assert_eq!(expected_outputs, crate::state::RETROSPECTIVE_OUTPUTS);
     }
 
     #[test]

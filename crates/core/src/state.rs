@@ -219,6 +219,29 @@ pub struct Release {
     pub failed_candidate: Option<u32>,
 }
 
+/// The spec's Release Retrospective agenda, word for word: what the meeting goes through.
+pub const RETROSPECTIVE_AGENDA: [&str; 5] = [
+    "What went well?",
+    "What could be improved?",
+    "Were quality gates effective?",
+    "Any surprises or unexpected issues?",
+    "Action items for next release",
+];
+
+/// The spec's Release Retrospective outputs, word for word: what the meeting produces (kept
+/// apart from the agenda, which is what it discusses).
+pub const RETROSPECTIVE_OUTPUTS: [&str; 3] = [
+    "Updated release checklist (if process improvements identified)",
+    "Risk items for future releases",
+    "Documentation updates",
+];
+
+/// The spec's retrospective outputs as owned strings: the default of a schedule recorded before
+/// the outputs were part of it, so such a release still says what its retrospective produces.
+pub fn retrospective_outputs() -> Vec<String> {
+    RETROSPECTIVE_OUTPUTS.map(String::from).to_vec()
+}
+
 /// Phase 4: monitoring windows and the retrospective.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -229,12 +252,15 @@ pub struct PostRelease {
     pub extended_review_until: Timestamp,
     /// The retrospective starts.
     pub retrospective_at: Timestamp,
-    /// Its agenda.
+    /// Its agenda (the spec's, `RETROSPECTIVE_AGENDA`).
     pub agenda: Vec<String>,
+    /// What it is to produce (the spec's outputs, `RETROSPECTIVE_OUTPUTS`).
+    #[serde(default = "retrospective_outputs")]
+    pub expected_outputs: Vec<String>,
     /// Its notes, once held.
     #[serde(default)]
     pub notes: Option<String>,
-    /// The process changes it led to.
+    /// The outputs it produced (checklist changes, risk items, documentation updates).
     #[serde(default)]
     pub outputs: Vec<String>,
     /// Who recorded it.
@@ -531,6 +557,7 @@ impl Release {
                 extended_review_until,
                 retrospective_at,
                 agenda,
+                expected_outputs,
                 ..
             } => {
                 self.checklist.release_retrospective_scheduled = true;
@@ -539,6 +566,7 @@ impl Release {
                     extended_review_until: *extended_review_until,
                     retrospective_at: *retrospective_at,
                     agenda: agenda.clone(),
+                    expected_outputs: expected_outputs.clone(),
                     notes: None,
                     outputs: Vec::new(),
                     recorded_by: None,

@@ -1184,7 +1184,26 @@ fn post_release_monitoring_windows_and_the_retrospective_on_the_following_monday
     );
     // Monday 2026-12-14 10:00 PST.
     assert_eq!(post.retrospective_at, at("2026-12-14T18:00:00Z"));
-    assert_eq!(post.agenda[0], "What went well?");
+    assert_eq!(
+        post.agenda,
+        [
+            "What went well?",
+            "What could be improved?",
+            "Were quality gates effective?",
+            "Any surprises or unexpected issues?",
+            "Action items for next release",
+        ],
+        "the spec's agenda, word for word"
+    );
+    assert_eq!(
+        post.expected_outputs,
+        [
+            "Updated release checklist (if process improvements identified)",
+            "Risk items for future releases",
+            "Documentation updates",
+        ],
+        "the spec's outputs, word for word"
+    );
     assert!(h.release().checklist.release_retrospective_scheduled);
 }
 

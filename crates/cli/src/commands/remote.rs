@@ -282,19 +282,20 @@ fn show(env: &Env, v: &Value) {
     for a in approvals["approvals"].as_array().into_iter().flatten() {
         println!(
             "  {} as {} at {}",
-            text(&a["user_id"]),
+            text(&a["approved_by"]),
             text(&a["role"]),
-            local(env, &a["at"])
+            local(env, &a["approved_at"])
         );
     }
     let go = &v["go_no_go"];
     println!("Go/No-Go: {}", text(&go["decision"]));
     for vote in go["votes"].as_array().into_iter().flatten() {
         println!(
-            "  {} ({}) voted {}",
-            text(&vote["user_id"]),
+            "  {} ({}) voted {} at {}",
+            text(&vote["voted_by"]),
             text(&vote["role"]),
-            text(&vote["vote"])
+            text(&vote["vote"]),
+            local(env, &vote["at"])
         );
     }
     for bug in v["bugs"].as_array().into_iter().flatten() {
@@ -340,6 +341,15 @@ fn show(env: &Env, v: &Value) {
             "Retrospective: {} ({held})",
             local(env, &post["retrospective_at"])
         );
+        for topic in post["agenda"].as_array().into_iter().flatten() {
+            println!("  agenda: {}", text(topic));
+        }
+        for output in post["expected_outputs"].as_array().into_iter().flatten() {
+            println!("  output: {}", text(output));
+        }
+        for output in post["outputs"].as_array().into_iter().flatten() {
+            println!("  produced: {}", text(output));
+        }
         for review in post["reviews"].as_array().into_iter().flatten() {
             let findings: Vec<String> = review["findings"]
                 .as_array()

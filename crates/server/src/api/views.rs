@@ -320,7 +320,8 @@ pub struct MetricsReviewRequest {
 pub struct RetrospectiveRequest {
     /// What was said.
     pub notes: String,
-    /// Policy or checklist changes it led to.
+    /// The outputs it produced: an updated release checklist, risk items for future
+    /// releases, documentation updates (the spec's retrospective outputs).
     #[serde(default)]
     pub outputs: Vec<String>,
     /// Action items with owner and due time.
