@@ -21,17 +21,11 @@ use super::cast::holds;
 use super::policies::blocked;
 use super::sim::Sim;
 
-/// Defect 3 of issue 20: the Go/No-Go decision waits for every participant, even a role the
-/// release type's approval matrix makes optional. Off until `h-rules` lands the fix.
-pub const CHECK_GO_NO_GO_FOLLOWS_REQUIRED_ROLES: bool = false;
 /// Defect 4 of issue 20: only a deployment's start is held against its window. Off until `h-rules`
 /// lands the fix.
 pub const CHECK_DEPLOYMENT_END_IN_WINDOW: bool = false;
 /// Defect 5 of issue 20: a flag's rollout can skip or fall. Off until `h-rules` lands the fix.
 pub const CHECK_FLAG_ROLLOUT_ORDER: bool = false;
-/// Defect 1 of issue 20: a rolled-back release returns to production on the approvals, votes and
-/// Phase 2 results given before the rollback. Off until `h-rules` lands the fix.
-pub const CHECK_FRESH_APPROVALS_AFTER_ROLLBACK: bool = false;
 /// Defect 2 of issue 20: versions can reach production out of order. Off until `h-rules` lands
 /// the fix.
 pub const CHECK_VERSIONS_RISE: bool = false;
@@ -77,6 +71,9 @@ pub struct Oracle {
     live: Option<Version>,
     /// Runs (deployments, rollbacks) started and not ended, by release.
     runs: BTreeMap<Uuid, &'static str>,
+    /// Per release: the candidate last deployed to staging, and the candidates whose production
+    /// deployment failed or was rolled back.
+    candidates: BTreeMap<Uuid, (Option<Version>, Vec<Version>)>,
     /// Per flag: where its rollout stands, from its events.
     flags: Vec<FlagTrack>,
 }
@@ -98,6 +95,7 @@ impl Oracle {
         Oracle {
             live: sim.baseline.clone(),
             runs: BTreeMap::new(),
+            candidates: BTreeMap::new(),
             flags: Vec::new(),
         }
     }
@@ -126,7 +124,9 @@ impl Oracle {
                 telemetry_shape(event)?;
                 self.one_run_at_a_time(event)?;
                 self.production_follows_rollbacks(event)?;
+                self.retry_with_a_new_candidate(event)?;
                 go_no_go_follows_required_roles(sim, event)?;
+                self.go_only_with_production_healthy(sim, event)?;
             }
             production_deployments_earned(sim, index)?;
         }
@@ -168,6 +168,77 @@ impl Oracle {
                 "{} ended a run that was not in progress",
                 event.name()
             ));
+        }
+        Ok(())
+    }
+
+    /// Go/No-Go's "check current production health (no active incidents)": a "go" vote is
+    /// recorded only while the release live in production has no open Severity 1 bug and no
+    /// health alert raised within the policy's `go_no_go.health_alert_minutes`.
+    fn go_only_with_production_healthy(&self, sim: &Sim, event: &Event) -> Result<(), String> {
+        let Event::GoNoGoVoteRecorded {
+            vote: GoNoGo::Go,
+            timestamp,
+            ..
+        } = event
+        else {
+            return Ok(());
+        };
+        let live = sim
+            .releases
+            .iter()
+            .position(|r| Some(&r.record.version) == self.live.as_ref());
+        let Some(live) = live else { return Ok(()) };
+        let quiet = SignedDuration::from_mins(i64::from(sim.policy.go_no_go.health_alert_minutes));
+        let mut open_sev1 = BTreeSet::new();
+        for event in &sim.histories[live] {
+            match event {
+                Event::BugReported {
+                    bug_id, severity, ..
+                } if severity.level() == 1 => {
+                    open_sev1.insert(bug_id.as_str());
+                }
+                Event::BugResolved { bug_id, .. } => {
+                    open_sev1.remove(bug_id.as_str());
+                }
+                Event::HealthAlertRaised {
+                    timestamp: raised, ..
+                } if timestamp.duration_since(*raised) < quiet => {
+                    return Err(format!(
+                        "go voted {} after a health alert on the live release",
+                        timestamp.duration_since(*raised)
+                    ));
+                }
+                _ => {}
+            }
+        }
+        match open_sev1.first() {
+            Some(bug) => Err(format!(
+                "go voted while Severity 1 bug {bug} was open on the live release"
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// A return to staging after a rollback or a failed production deployment deploys a release
+    /// candidate other than those that failed (the spec's "schedule retry after fixes").
+    fn retry_with_a_new_candidate(&mut self, event: &Event) -> Result<(), String> {
+        let (staged, failed) = self.candidates.entry(event.release_id()).or_default();
+        match event {
+            Event::StagingDeploymentStarted {
+                release_candidate, ..
+            } => {
+                if failed.contains(release_candidate) {
+                    return Err(format!(
+                        "{release_candidate} went back to staging after it failed in production"
+                    ));
+                }
+                *staged = Some(release_candidate.clone());
+            }
+            Event::DeploymentFailed { .. } | Event::RollbackCompleted { .. } => {
+                failed.extend(staged.iter().cloned());
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -546,9 +617,6 @@ fn go_no_go_follows_required_roles(sim: &Sim, event: &Event) -> Result<(), Strin
     else {
         return Ok(());
     };
-    if !CHECK_GO_NO_GO_FOLLOWS_REQUIRED_ROLES {
-        return Ok(());
-    }
     let Some(index) = sim
         .releases
         .iter()
@@ -592,23 +660,35 @@ fn reference_decision(sim: &Sim, release_type: ReleaseType, events: &[Event]) ->
 /// The events since the release last returned to staging (its last completed staging
 /// deployment); all of them if it never did.
 fn since_staging(events: &[Event]) -> &[Event] {
+    let start = events
+        .iter()
+        .rposition(|e| matches!(e, Event::StagingDeploymentCompleted { .. }))
+        .map_or(0, |i| i + 1);
+    &events[start..]
+}
+
+/// The events since the release's last retry: the first staging deployment completed after a
+/// rollback or a failed production deployment. A hotfix's reduced gates stand in for Phases 1
+/// and 2, so a retry gives them again.
+fn since_retry(events: &[Event]) -> &[Event] {
     let mut start = 0;
-    let mut rolled_back = false;
+    let mut failed = false;
     for (i, event) in events.iter().enumerate() {
         match event {
-            Event::RollbackCompleted { .. } => rolled_back = true,
-            Event::StagingDeploymentCompleted { .. } => {
-                // Until defect 1 is fixed, a return to staging after a rollback keeps what was
-                // given before it, so the oracle does too.
-                if !rolled_back || CHECK_FRESH_APPROVALS_AFTER_ROLLBACK {
-                    start = i + 1;
-                }
-                rolled_back = false;
+            Event::RollbackCompleted { .. } | Event::DeploymentFailed { .. } => failed = true,
+            Event::StagingDeploymentCompleted { .. } if failed => {
+                start = i + 1;
+                failed = false;
             }
             _ => {}
         }
     }
     &events[start..]
+}
+
+/// All the events (Phase 1 gates are given once, before staging).
+fn all(events: &[Event]) -> &[Event] {
+    events
 }
 
 /// Every production deployment of release `index` that started in the last step was earned:
@@ -664,20 +744,17 @@ fn pre_production_gates_passed(
     release_type: ReleaseType,
     before: &[Event],
 ) -> Result<(), String> {
-    let phases: &[(GatePhase, bool)] = if release_type == ReleaseType::Hotfix {
-        &[(GatePhase::Hotfix, false)]
+    type Since = fn(&[Event]) -> &[Event];
+    let phases: &[(GatePhase, Since)] = if release_type == ReleaseType::Hotfix {
+        &[(GatePhase::Hotfix, since_retry)]
     } else {
         &[
-            (GatePhase::Planning, false),
-            (GatePhase::StagingValidation, true),
+            (GatePhase::Planning, all),
+            (GatePhase::StagingValidation, since_staging),
         ]
     };
-    for (phase, since_last_staging) in phases {
-        let events = if *since_last_staging {
-            since_staging(before)
-        } else {
-            before
-        };
+    for (phase, given_since) in phases {
+        let events = given_since(before);
         for gate in sim.policy.gates.of(*phase) {
             let latest = events
                 .iter()

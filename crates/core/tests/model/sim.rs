@@ -6,9 +6,11 @@
 use std::fmt;
 use std::sync::Arc;
 
+use greenlight_core::decide::RaisedAlert;
 use greenlight_core::flags::{self, Flag, FlagEvent, FlagRelease, FlagSpec, Stage};
 use greenlight_core::gates::GatePhase;
 use greenlight_core::release::ReleaseStatus;
+use greenlight_core::state::{Bug, Severity};
 use greenlight_core::{Command, Context, Event, PlanRelease, Policy, Release, World, decide, plan};
 use jiff::civil::Weekday;
 use jiff::{SignedDuration, Timestamp};
@@ -232,13 +234,53 @@ impl Sim {
             .map(|r| r.record.version.clone())
             .min()
             .map(|v| greenlight_core::version::release_branch(&v));
+        let (production_sev1_bugs, production_health_alerts) = self.production_health();
         World {
             latest_version: latest,
             production_version: production,
             previous_production_version: previous,
             other_run_in_progress: other_run,
             active_release_branch: active_branch,
+            production_sev1_bugs,
+            production_health_alerts,
         }
+    }
+
+    /// The live release's open Severity 1 bugs and the latest health alert of each kind raised
+    /// on it, as the store gathers them (`Store::production_health`).
+    fn production_health(&self) -> (Vec<Bug>, Vec<RaisedAlert>) {
+        let live = self.production.last().map(|(_, v, _)| v);
+        let Some(index) = self
+            .releases
+            .iter()
+            .position(|r| Some(&r.record.version) == live)
+        else {
+            return (Vec::new(), Vec::new());
+        };
+        let bugs = self.releases[index]
+            .bugs
+            .iter()
+            .filter(|b| b.open && b.severity == Severity::SEV1)
+            .cloned()
+            .collect();
+        let mut alerts: Vec<RaisedAlert> = Vec::new();
+        for event in self.histories[index].iter().rev() {
+            if let Event::HealthAlertRaised {
+                alert,
+                detail,
+                timestamp,
+                ..
+            } = event
+                && !alerts.iter().any(|a| a.alert == *alert)
+            {
+                alerts.push(RaisedAlert {
+                    alert: *alert,
+                    detail: detail.clone(),
+                    raised_at: *timestamp,
+                });
+            }
+        }
+        (bugs, alerts)
     }
 
     fn plan(

@@ -248,6 +248,18 @@ fn staging_steps(
     let policy = &sim.policy;
     let slot = index as u8;
     let hotfix = release.release_type() == ReleaseType::Hotfix;
+    if release.failed_candidate.is_some() {
+        // A failed production deployment: retry with a new candidate.
+        steps.push((
+            6,
+            command(fitting(&[EL]), index, Command::CutReleaseCandidate),
+        ));
+        let staging = Command::StartDeployment {
+            environment: Environment::Staging,
+            override_window: None,
+        };
+        steps.push((6, command(fitting(&[EL, OC]), index, staging)));
+    }
     let phase = if hotfix {
         GatePhase::Hotfix
     } else {
