@@ -548,7 +548,7 @@ pub fn next(sim: &Sim) -> BoxedStrategy<Step> {
         (2, long_wait()),
         (4, window_jump()),
         (if sim.releases.len() < 3 { 6 } else { 1 }, plan_step()),
-        (3, flag_step(sim)),
+        (5, flag_step(sim)),
     ];
     for index in 0..sim.releases.len() {
         let moves = forward(sim, index);
