@@ -39,13 +39,14 @@ pub mod coverage {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Names and counters.
-    pub static COUNTS: [(&str, AtomicUsize); 6] = [
+    pub static COUNTS: [(&str, AtomicUsize); 7] = [
         ("steps", AtomicUsize::new(0)),
         ("production deployments", AtomicUsize::new(0)),
         ("rollbacks", AtomicUsize::new(0)),
         ("deployments after a rollback", AtomicUsize::new(0)),
         ("window overrides", AtomicUsize::new(0)),
         ("flag stages", AtomicUsize::new(0)),
+        ("window refusals", AtomicUsize::new(0)),
     ];
 
     /// Counts one of `name`.
@@ -118,6 +119,10 @@ impl Oracle {
         };
         coverage::count("steps");
         refusal_changes_nothing(&outcome.refused_unchanged)?;
+        for (at, release_type) in &outcome.window_refusals {
+            coverage::count("window refusals");
+            window_refusal_is_the_spec(sim, *at, *release_type)?;
+        }
         if let Some(index) = outcome.release {
             replay_equals_state(&sim.histories[index], &sim.releases[index])?;
             for event in &outcome.events {
@@ -897,6 +902,28 @@ fn no_blocking_bugs(sim: &Sim, before: &[Event]) -> Result<(), String> {
         Some((id, (level, _))) => Err(format!("bug {id} (Severity {level}) was open")),
         None => Ok(()),
     }
+}
+
+/// The window refuses only what the spec's windows block: when the core refuses a deployment
+/// (or a planned date) for the window, the oracle's calendar blocks its start or its expected
+/// end too. This is where a wall-clock or DST mistake in the core would show.
+fn window_refusal_is_the_spec(
+    sim: &Sim,
+    at: Timestamp,
+    release_type: ReleaseType,
+) -> Result<(), String> {
+    let end = at + SignedDuration::from_mins(EXPECTED_DEPLOYMENT_MINUTES - 1);
+    let end_blocked =
+        CHECK_DEPLOYMENT_END_IN_WINDOW && blocked(&sim.policy, end, release_type).is_some();
+    if blocked(&sim.policy, at, release_type).is_none() && !end_blocked {
+        let local = at
+            .to_zoned(sim.policy.tz().clone())
+            .strftime("%a %F %H:%M %Z");
+        return Err(format!(
+            "the core refused a {release_type} deployment at {local} for its window, which the spec's windows allow"
+        ));
+    }
+    Ok(())
 }
 
 fn window_allowed(

@@ -6,10 +6,11 @@
 use std::fmt;
 use std::sync::Arc;
 
+use greenlight_core::ReleaseType;
 use greenlight_core::decide::RaisedAlert;
 use greenlight_core::flags::{self, Flag, FlagEvent, FlagRelease, FlagSpec, Stage};
 use greenlight_core::gates::GatePhase;
-use greenlight_core::release::ReleaseStatus;
+use greenlight_core::release::{Environment, ReleaseStatus};
 use greenlight_core::state::{Bug, Severity};
 use greenlight_core::{Command, Context, Event, PlanRelease, Policy, Release, World, decide, plan};
 use jiff::civil::Weekday;
@@ -63,6 +64,8 @@ pub struct Outcome {
     pub flag_event: Option<FlagEvent>,
     /// A refused command: the release (or flag) before and after `decide`, serialised.
     pub refused_unchanged: Vec<(String, String)>,
+    /// Times the core refused for the deployment window: (time, release type).
+    pub window_refusals: Vec<(Timestamp, ReleaseType)>,
 }
 
 impl fmt::Debug for Sim {
@@ -118,6 +121,7 @@ impl Sim {
             events: Vec::new(),
             flag_event: None,
             refused_unchanged: Vec::new(),
+            window_refusals: Vec::new(),
         };
         match step {
             Step::Wait { minutes } => {
@@ -230,7 +234,7 @@ impl Sim {
             .releases
             .iter()
             .filter(|r| matches!(r.status(), ReleaseStatus::Planned | ReleaseStatus::Staging))
-            .filter(|r| r.release_type() != greenlight_core::ReleaseType::Hotfix)
+            .filter(|r| r.release_type() != ReleaseType::Hotfix)
             .map(|r| r.record.version.clone())
             .min()
             .map(|v| greenlight_core::version::release_branch(&v));
@@ -286,7 +290,7 @@ impl Sim {
     fn plan(
         &mut self,
         by: Who,
-        release_type: greenlight_core::ReleaseType,
+        release_type: ReleaseType,
         version: Option<Version>,
         days_ahead: Option<u8>,
         outcome: &mut Outcome,
@@ -309,8 +313,7 @@ impl Sim {
             release_type,
             version: version.clone(),
             planned_date,
-            title: (release_type == greenlight_core::ReleaseType::Hotfix)
-                .then(|| "score fix".to_string()),
+            title: (release_type == ReleaseType::Hotfix).then(|| "score fix".to_string()),
             from_version: None,
         };
         let actor = by.actor();
@@ -355,7 +358,12 @@ impl Sim {
                 self.histories.push(events.clone());
                 outcome.events.extend(events);
             }
-            Err(refusal) => self.note(format!("{what}: refused ({})", rules(&refusal))),
+            Err(refusal) => {
+                if let Some(date) = planned_date.filter(|_| refused_for_window(&refusal)) {
+                    outcome.window_refusals.push((date, release_type));
+                }
+                self.note(format!("{what}: refused ({})", rules(&refusal)));
+            }
         }
     }
 
@@ -396,6 +404,18 @@ impl Sim {
             Err(refusal) => {
                 let after = serde_json::to_string(&self.releases[index]).unwrap_or_default();
                 outcome.refused_unchanged.push((before, after));
+                let release_type = self.releases[index].release_type();
+                let when = match command {
+                    Command::StartDeployment {
+                        environment: Environment::Production,
+                        ..
+                    } => Some(self.now),
+                    Command::Reschedule { planned_date, .. } => Some(*planned_date),
+                    _ => None,
+                };
+                if let Some(when) = when.filter(|_| refused_for_window(&refusal)) {
+                    outcome.window_refusals.push((when, release_type));
+                }
                 self.note(format!("{what}: refused ({})", rules(&refusal)));
             }
         }
@@ -510,6 +530,14 @@ fn system_command(command: &Command) -> bool {
             | Command::FailRollback { .. }
             | Command::RaiseHealthAlert { .. }
     )
+}
+
+/// Whether the deployment-window rule is among the refusal's reasons.
+fn refused_for_window(refusal: &greenlight_core::Refusal) -> bool {
+    refusal
+        .reasons
+        .iter()
+        .any(|r| r.rule == greenlight_core::Rule::DeploymentWindow)
 }
 
 /// The refusal's rule names, for the log.
