@@ -126,6 +126,7 @@ impl Oracle {
         if let Some(index) = outcome.release {
             replay_equals_state(&sim.histories[index], &sim.releases[index])?;
             for event in &outcome.events {
+                decided_now_about_this_release(sim, index, event)?;
                 telemetry_shape(event)?;
                 self.one_run_at_a_time(event)?;
                 self.production_follows_rollbacks(event)?;
@@ -440,6 +441,23 @@ fn rollout_in_order(
         return Err(format!(
             "{} went to everyone {}% after {} stages of everyone; the policy's order is {:?}",
             track.key, stage.percentage, served_before, policy.stages
+        ));
+    }
+    Ok(())
+}
+
+/// Every event is about the release it was decided on and carries the time it was decided at
+/// (the test clock's now), so histories read in order.
+fn decided_now_about_this_release(sim: &Sim, index: usize, event: &Event) -> Result<(), String> {
+    let release = &sim.releases[index];
+    if event.release_id() != release.record.release_id || event.timestamp() != sim.now {
+        return Err(format!(
+            "{} on {} at {} is about {} at {}",
+            event.name(),
+            release.record.release_id,
+            sim.now,
+            event.release_id(),
+            event.timestamp()
         ));
     }
     Ok(())
