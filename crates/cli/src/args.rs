@@ -249,7 +249,7 @@ pub struct PlanArgs {
     /// standard, patch, hotfix or major.
     #[arg(long = "type", default_value = "standard")]
     pub release_type: String,
-    /// The version (proposed from the latest release when absent).
+    /// The version (proposed from production and the releases that ship before it when absent).
     #[arg(long)]
     pub version: Option<String>,
     /// The deployment time (proposed from the cadence when absent).

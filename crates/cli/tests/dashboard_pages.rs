@@ -60,8 +60,16 @@ fn release_filters_narrow_the_list_and_a_bad_value_is_a_clear_400() {
             assert_ok(&server.cli(&erin, &all));
         };
         plan(&["--version", "1.4.0"]);
-        plan(&["--version", "1.4.1", "--type", "patch"]);
-        plan(&["--version", "1.5.0"]);
+        // After 1.4.0 (Thursday 2026-12-10): versions reach production in increasing order.
+        plan(&[
+            "--version",
+            "1.4.1",
+            "--type",
+            "patch",
+            "--date",
+            "2026-12-15T14:00",
+        ]);
+        plan(&["--version", "1.5.0", "--date", "2027-01-07T14:00"]);
         let cancel = ["release", "cancel", "1.5.0", "--reason", "scope moved"];
         assert_ok(&server.cli(&erin, &cancel));
         let lead = sign_in(&server, &erin);

@@ -67,6 +67,19 @@ fn window_check_exits_one_with_reasons_when_blocked() {
 }
 
 #[test]
+fn window_check_judges_the_whole_deployment_and_says_when_it_would_end() {
+    let out = greenlight(&["window", "check", "--at", "2026-12-03T15:59"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("expected to end at 16:44 PST"), "{text}");
+    assert!(text.contains("outside_window"), "{text}");
+    let out = greenlight(&["window", "check", "--at", "2026-12-03T15:15", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ends_at"], "2026-12-04T00:00:00Z");
+}
+
+#[test]
 fn window_check_hotfix_rules_discourage_but_allow_holidays() {
     let out = greenlight(&[
         "window",

@@ -324,6 +324,9 @@ pub struct WindowVerdict {
     pub status: WindowStatus,
     /// Every rule that matched, with its effect.
     pub findings: Vec<WindowFinding>,
+    /// When a deployment starting then is expected to end (the policy's `[deployment]`
+    /// duration for the type); the rules are checked over the whole deployment.
+    pub ends_at: Zoned,
 }
 
 impl WindowVerdict {
@@ -338,8 +341,48 @@ impl WindowVerdict {
     }
 }
 
-/// Whether a deployment of `release_type` may start at `at`, and why.
+/// Whether a deployment of `release_type` may start at `at`, and why: every rule is checked over
+/// the whole deployment, from `at` to its expected end (`[deployment]` minutes for the type), so a
+/// start whose end falls outside the window, or into an avoided time, a holiday or a blackout, is
+/// judged by that too.
 pub fn check_window(policy: &Policy, at: Timestamp, release_type: ReleaseType) -> WindowVerdict {
+    let minutes = policy.deployment.expected_minutes(release_type);
+    let end = at
+        .checked_add(jiff::SignedDuration::from_mins(i64::from(minutes)))
+        .unwrap_or(at);
+    let mut verdict = check_instant(policy, at, release_type);
+    verdict.ends_at = end.to_zoned(policy.tz().clone());
+    let days = i64::from(minutes / (24 * 60)) + 2;
+    let later = boundaries_from(policy, at, release_type, days)
+        .into_iter()
+        .filter(|t| *t > at && *t < end);
+    for instant in later {
+        let during = check_instant(policy, instant, release_type);
+        merge_later(&mut verdict, during, minutes);
+    }
+    verdict
+}
+
+/// Adds what holds at a later instant of the deployment: its new findings, worded with when
+/// they begin and when the deployment would end, and the worse status.
+fn merge_later(verdict: &mut WindowVerdict, during: WindowVerdict, minutes: u32) {
+    verdict.status = verdict.status.max(during.status);
+    for finding in during.findings {
+        if verdict.findings.iter().any(|f| f.rule == finding.rule) {
+            continue;
+        }
+        let message = format!(
+            "{} from {}, before the deployment's expected end at {} ({minutes} minutes)",
+            finding.message,
+            during.at.strftime("%H:%M"),
+            verdict.ends_at.strftime("%H:%M %Z")
+        );
+        verdict.findings.push(WindowFinding { message, ..finding });
+    }
+}
+
+/// The verdict on one instant alone.
+fn check_instant(policy: &Policy, at: Timestamp, release_type: ReleaseType) -> WindowVerdict {
     let local = at.to_zoned(policy.tz().clone());
     let windows = policy.windows.of(release_type);
     let mut findings = blackout_findings(policy, &local);
@@ -368,6 +411,7 @@ pub fn check_window(policy: &Policy, at: Timestamp, release_type: ReleaseType) -
         _ => WindowStatus::Allowed,
     };
     WindowVerdict {
+        ends_at: local.clone(),
         at: local,
         release_type,
         status,
@@ -504,7 +548,8 @@ pub fn describe_windows(windows: &TypeWindows) -> String {
 pub struct Slot {
     /// First instant a deployment may start.
     pub start: Zoned,
-    /// When the status changes again (the window closes); `None` if not within a week.
+    /// When the status changes again (the window closes); `None` if not within a week. The last
+    /// start is earlier by the type's expected duration: the whole deployment must fit.
     pub end: Option<Zoned>,
     /// The status throughout the slot.
     pub status: WindowStatus,
@@ -518,6 +563,7 @@ const SEARCH_DAYS: i64 = 400;
 /// Only instants where some rule begins or ends can change the verdict, so those are the
 /// candidates; a day's boundaries are computed in local time, which keeps DST days right.
 pub fn next_slot(policy: &Policy, after: Timestamp, release_type: ReleaseType) -> Option<Slot> {
+    // An allowed span of starts begins where a rule begins or ends, so those are the candidates.
     let mut candidates = boundaries_from(policy, after, release_type, SEARCH_DAYS);
     candidates.insert(after);
     let mut iter = candidates.into_iter().filter(|t| *t >= after);
@@ -1163,6 +1209,25 @@ mod tests {
         assert!(in_day_range(winter.0, winter.1, date(2027, 1, 2)));
         assert!(in_day_range(winter.0, winter.1, date(2026, 12, 24)));
         assert!(!in_day_range(winter.0, winter.1, date(2026, 7, 2)));
+    }
+
+    #[test]
+    fn the_whole_deployment_must_fit_the_window() {
+        // Thursday 2026-12-03: 15:15 PST + 45 minutes ends at 16:00, inside the window.
+        let fits = check_window(&policy(), ts("2026-12-03T23:15:00Z"), ReleaseType::Standard);
+        assert_eq!(fits.status, WindowStatus::Preferred);
+        assert_eq!(fits.ends_at.timestamp(), ts("2026-12-04T00:00:00Z"));
+        // 15:59 would end at 16:44, after the window closes.
+        let late = check_window(&policy(), ts("2026-12-03T23:59:00Z"), ReleaseType::Standard);
+        assert_eq!(late.status, WindowStatus::Blocked);
+        let finding = &late.findings[0];
+        assert_eq!(finding.rule, "outside_window");
+        assert!(finding.message.contains("16:44 PST"), "{}", finding.message);
+        // A hotfix (20 minutes) from Friday 15:50 runs into the Friday evening, which only
+        // discourages a hotfix.
+        let hotfix = check_window(&policy(), ts("2026-12-04T23:50:00Z"), ReleaseType::Hotfix);
+        assert_eq!(hotfix.status, WindowStatus::Discouraged);
+        assert_eq!(hotfix.findings[0].rule, "friday_evening");
     }
 
     #[test]

@@ -23,9 +23,6 @@ use crate::version::{self, release_candidate};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct World {
-    /// The highest version planned or released so far (cancelled ones excluded).
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
-    pub latest_version: Option<Version>,
     /// The version live in production.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub production_version: Option<Version>,
@@ -38,6 +35,11 @@ pub struct World {
     /// The branch of the next standard, patch or major release not yet deployed (where a
     /// hotfix is backported).
     pub active_release_branch: Option<String>,
+    /// The other releases not in production: planned, on staging, or rolled back (awaiting a
+    /// retry). Versions are proposed from what is live and what ships before, and reach
+    /// production in increasing order.
+    #[serde(default)]
+    pub pending_releases: Vec<PendingRelease>,
     /// Open Severity 1 bugs on the release live in production: an active incident, so the
     /// Go/No-Go's "check current production health" refuses Go.
     #[serde(default)]
@@ -46,6 +48,27 @@ pub struct World {
     /// raised within the policy's `go_no_go.health_alert_minutes` is unresolved and refuses Go.
     #[serde(default)]
     pub production_health_alerts: Vec<RaisedAlert>,
+}
+
+/// Another release not in production yet: its version, when it is planned to ship, and where it
+/// stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PendingRelease {
+    /// Its version.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub version: Version,
+    /// Its planned deployment.
+    pub planned_date: Timestamp,
+    /// planned, staging or rolled_back.
+    pub status: ReleaseStatus,
+}
+
+impl PendingRelease {
+    /// Still on its way to production (planned or on staging), so versions below it wait.
+    pub fn still_planned(&self) -> bool {
+        matches!(self.status, ReleaseStatus::Planned | ReleaseStatus::Staging)
+    }
 }
 
 /// A health alert the monitor raised on the release live in production (its latest of a kind).
@@ -368,8 +391,8 @@ pub fn plan(cmd: &PlanRelease, ctx: &Context) -> Result<Vec<Event>, Refusal> {
             "give a short description, e.g. --title \"critical score fix\"",
         ));
     }
-    let version = plan_version(cmd, ctx)?;
     let (planned_date, code_freeze_date) = plan_dates(cmd, ctx)?;
+    let version = plan_version(cmd, planned_date, ctx)?;
     let branch = if hotfix {
         version::hotfix_branch(&version, title.unwrap_or_default())
     } else {
@@ -389,10 +412,12 @@ pub fn plan(cmd: &PlanRelease, ctx: &Context) -> Result<Vec<Event>, Refusal> {
     }])
 }
 
-fn plan_version(cmd: &PlanRelease, ctx: &Context) -> Result<Version, Refusal> {
+/// The version of a new release: the one given, or the next of its type counted from what is
+/// live in production and what ships before it (a hotfix: from production only).
+fn plan_version(cmd: &PlanRelease, planned: Timestamp, ctx: &Context) -> Result<Version, Refusal> {
     let hotfix = cmd.release_type == ReleaseType::Hotfix;
     let base = if hotfix {
-        hotfix_base(cmd, ctx)?
+        hotfix_base(cmd, ctx)?.cloned()
     } else if cmd.from_version.is_some() {
         return Err(Refusal::one(
             Rule::Input,
@@ -400,9 +425,9 @@ fn plan_version(cmd: &PlanRelease, ctx: &Context) -> Result<Version, Refusal> {
             "leave out --from, or plan a hotfix",
         ));
     } else {
-        ctx.world.latest_version.as_ref()
+        proposal_base(planned, ctx)
     };
-    let version = match (&cmd.version, base) {
+    let version = match (&cmd.version, &base) {
         (Some(v), _) => v.clone(),
         (None, Some(base)) => version::next_version(base, cmd.release_type),
         (None, None) => {
@@ -425,11 +450,126 @@ fn plan_version(cmd: &PlanRelease, ctx: &Context) -> Result<Version, Refusal> {
             "plan the final version (1.3.0); release candidates are cut from it at code freeze",
         ));
     }
-    if let Some(base) = base {
-        version::ensure_forward(base, &version)
+    let floor = if hotfix {
+        base.as_ref()
+    } else {
+        ctx.world.production_version.as_ref()
+    };
+    if let Some(floor) = floor {
+        version::ensure_forward(floor, &version)
             .map_err(|e| Refusal::one(Rule::Version, e.to_string(), "choose a greater version"))?;
     }
+    Refusal::check(planned_order_reasons(&version, planned, ctx))?;
     Ok(version)
+}
+
+/// What a proposal counts from: the highest of the version live in production and the versions
+/// of other releases that ship before `planned` (a rolled-back release's version is taken too).
+fn proposal_base(planned: Timestamp, ctx: &Context) -> Option<Version> {
+    let before = ctx
+        .world
+        .pending_releases
+        .iter()
+        .filter(|p| p.planned_date <= planned)
+        .map(|p| &p.version);
+    ctx.world
+        .production_version
+        .iter()
+        .chain(before)
+        .max()
+        .cloned()
+}
+
+/// Versions reach production in increasing order: planning `version` for `planned` must not put
+/// it before a lower version still planned, nor after a higher one, nor reuse a version.
+fn planned_order_reasons(version: &Version, planned: Timestamp, ctx: &Context) -> Vec<Reason> {
+    ctx.world
+        .pending_releases
+        .iter()
+        .filter_map(|other| planned_order_reason(version, planned, other, ctx))
+        .collect()
+}
+
+fn planned_order_reason(
+    version: &Version,
+    planned: Timestamp,
+    other: &PendingRelease,
+    ctx: &Context,
+) -> Option<Reason> {
+    let when = |at: Timestamp| local_text(at, ctx);
+    let theirs = &other.version;
+    if theirs == version {
+        return Some(Reason::new(
+            Rule::VersionOrder,
+            format!(
+                "{version} is already taken by a release that is {}",
+                other.status
+            ),
+            "choose another version",
+        ));
+    }
+    if !other.still_planned() {
+        return None;
+    }
+    if theirs < version && other.planned_date > planned {
+        return Some(Reason::new(
+            Rule::VersionOrder,
+            format!(
+                "{version} ({}) would reach production before {theirs} ({}), a lower version still planned",
+                when(planned),
+                when(other.planned_date)
+            ),
+            format!("plan {version} after {theirs}, or reschedule or cancel {theirs}"),
+        ));
+    }
+    if theirs > version && other.planned_date < planned {
+        return Some(Reason::new(
+            Rule::VersionOrder,
+            format!(
+                "{theirs} ({}) would reach production before {version} ({}), a lower version",
+                when(other.planned_date),
+                when(planned)
+            ),
+            format!("plan {version} before {theirs}, or choose a version above {theirs}"),
+        ));
+    }
+    None
+}
+
+/// Deploying to production: the version must be newer than the one live, and no lower version
+/// may still be planned (it would then reach production after a higher one).
+fn deploy_order_reasons(release: &Release, ctx: &Context) -> Vec<Reason> {
+    let version = &release.record.version;
+    let live = ctx
+        .world
+        .production_version
+        .as_ref()
+        .filter(|live| *live >= version)
+        .map(|live| {
+            Reason::new(
+                Rule::VersionOrder,
+                format!("{version} is not newer than {live}, live in production"),
+                "versions reach production in increasing order: plan a version above it",
+            )
+        });
+    let lower = ctx
+        .world
+        .pending_releases
+        .iter()
+        .filter(|p| p.still_planned() && &p.version < version)
+        .map(|p| {
+            Reason::new(
+                Rule::VersionOrder,
+                format!(
+                    "{version} would reach production before {}, a lower version still {} (planned for {})",
+                    p.version,
+                    p.status,
+                    local_text(p.planned_date, ctx)
+                ),
+                format!("deploy {} first, or cancel it", p.version),
+            )
+        });
+    live.into_iter().chain(lower).collect()
 }
 
 /// The version a hotfix fixes: the one named with `--from`, which must be the version live in
@@ -635,6 +775,7 @@ fn reschedule(
         check_lead_time(release.release_type(), from, planned, ctx)?;
         check_planned_window(release.release_type(), planned, ctx)?;
     }
+    Refusal::check(planned_order_reasons(&release.record.version, planned, ctx))?;
     Ok(vec![Event::ReleaseRescheduled {
         release_id: release.record.release_id,
         version: release.record.version.clone(),
@@ -1488,6 +1629,7 @@ fn start_production(
     }
     reasons.extend(check_no_blocking_bugs(release, ctx).err());
     reasons.extend(run_in_progress(release, ctx));
+    reasons.extend(deploy_order_reasons(release, ctx));
     if !hotfix && release.checklist.code_freeze_complete {
         reasons.extend(
             check_lead_time(
@@ -1536,9 +1678,11 @@ fn window_rule(
             vec![Reason::new(
                 Rule::DeploymentWindow,
                 format!(
-                    "{} is blocked: {}",
+                    "{} is blocked: {} (a {} deployment is expected to end at {})",
                     local_text(ctx.now, ctx),
-                    findings.join("; ")
+                    findings.join("; "),
+                    release.release_type(),
+                    verdict.ends_at.strftime("%H:%M %Z")
                 ),
                 format!(
                     "{next}, or an engineering lead overrides with --override \"justification\""

@@ -178,6 +178,8 @@ pub struct Policy {
     pub cadence: CadencePolicy,
     /// Deployment windows, avoided times, holidays and blackouts.
     pub windows: WindowPolicy,
+    /// How long deployments and rollbacks are expected to take.
+    pub deployment: DeploymentPolicy,
     /// Quality gates per phase.
     pub gates: GatePolicy,
     /// The approval matrix.
@@ -615,6 +617,72 @@ impl GatePolicy {
             GatePhase::ProductionValidation => &self.production_validation,
             GatePhase::Hotfix => &self.hotfix,
         }
+    }
+}
+
+/// Expected durations. A deployment must fit its window whole: a start whose expected end falls
+/// outside the window (or into an avoided time, a holiday, a blackout) is judged by that too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeploymentPolicy {
+    /// A standard production deployment: the spec's Deployment Procedure takes 30-45 minutes.
+    pub standard_minutes: u32,
+    /// A patch: the same procedure as a standard release.
+    pub patch_minutes: u32,
+    /// A major release: the procedure plus migrations and the gradual traffic rollout.
+    pub major_minutes: u32,
+    /// A hotfix: the spec's expedited production deployment and its smoke tests.
+    pub hotfix_minutes: u32,
+    /// An application rollback: the spec's Vercel instant rollback takes under 5 minutes.
+    /// Rollbacks restore service, so no window refuses them; this is for planning.
+    pub rollback_minutes: u32,
+    /// A database rollback: the spec gives 30-60 minutes; for planning, as above.
+    pub database_rollback_minutes: u32,
+}
+
+impl Default for DeploymentPolicy {
+    fn default() -> Self {
+        DeploymentPolicy {
+            standard_minutes: 45,
+            patch_minutes: 45,
+            major_minutes: 90,
+            hotfix_minutes: 20,
+            rollback_minutes: 5,
+            database_rollback_minutes: 60,
+        }
+    }
+}
+
+impl DeploymentPolicy {
+    /// The expected duration of a production deployment of `release_type`, in minutes.
+    pub fn expected_minutes(&self, release_type: ReleaseType) -> u32 {
+        match release_type {
+            ReleaseType::Standard => self.standard_minutes,
+            ReleaseType::Patch => self.patch_minutes,
+            ReleaseType::Major => self.major_minutes,
+            ReleaseType::Hotfix => self.hotfix_minutes,
+        }
+    }
+
+    /// `(TOML path, problem)` for each duration outside 1..=1440 minutes.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        [
+            ("standard_minutes", self.standard_minutes),
+            ("patch_minutes", self.patch_minutes),
+            ("major_minutes", self.major_minutes),
+            ("hotfix_minutes", self.hotfix_minutes),
+            ("rollback_minutes", self.rollback_minutes),
+            ("database_rollback_minutes", self.database_rollback_minutes),
+        ]
+        .into_iter()
+        .filter(|(_, minutes)| !(1..=1440).contains(minutes))
+        .map(|(name, minutes)| {
+            (
+                format!("deployment.{name}"),
+                format!("{minutes} must be from 1 to 1440 minutes"),
+            )
+        })
+        .collect()
     }
 }
 
@@ -1068,6 +1136,7 @@ impl Default for Policy {
             timezone: "America/Los_Angeles".into(),
             cadence: CadencePolicy::default(),
             windows: WindowPolicy::default(),
+            deployment: DeploymentPolicy::default(),
             gates: GatePolicy::default(),
             approvals: ApprovalPolicy::default(),
             go_no_go: GoNoGoPolicy::default(),
@@ -1390,6 +1459,9 @@ impl Policy {
                     p.api_p99_ms, p.api_p95_ms
                 ),
             );
+        }
+        for (path, problem) in self.deployment.problems() {
+            out.push(path, problem);
         }
         if self.go_no_go.health_alert_minutes > 24 * 60 {
             out.push(

@@ -60,6 +60,9 @@ pub enum Rule {
     /// The Go/No-Go's "check current production health (no active incidents)": an open
     /// Severity 1 bug on the live release or an unresolved health alert refuses Go.
     ProductionHealth,
+    /// Versions reach production in increasing order (rollbacks aside): a version may not go out
+    /// before a lower one still planned, nor after the one live.
+    VersionOrder,
 }
 
 impl Rule {
@@ -89,6 +92,7 @@ impl Rule {
             Rule::PasswordLength => "password_length",
             Rule::RetryCandidate => "retry_candidate",
             Rule::ProductionHealth => "production_health",
+            Rule::VersionOrder => "version_order",
         }
     }
 }

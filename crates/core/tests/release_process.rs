@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use greenlight_core::decide::{RaisedAlert, RetrospectiveItem, approval_status};
+use greenlight_core::decide::{PendingRelease, RaisedAlert, RetrospectiveItem, approval_status};
 use greenlight_core::gates::GatePhase;
 use greenlight_core::health::AlertKind;
 use greenlight_core::policy::{Effect, Policy};
@@ -54,7 +54,6 @@ impl Harness {
         Harness {
             policy: Policy::default(),
             world: World {
-                latest_version: Some(v("1.3.0")),
                 production_version: Some(v("1.3.0")),
                 previous_production_version: Some(v("1.2.0")),
                 other_run_in_progress: None,
@@ -296,7 +295,7 @@ fn version_numbering_first_release_needs_an_explicit_version() {
 #[test]
 fn hotfix_version_is_a_patch_of_production_with_a_hotfix_branch() {
     let mut h = Harness::new();
-    h.world.latest_version = Some(v("1.4.0"));
+    h.world.pending_releases = vec![pending("1.4.0", "2026-12-10T22:00:00Z")];
     h.plan(&oncall(), ReleaseType::Hotfix).unwrap();
     assert_eq!(h.release().record.version, v("1.3.1"));
     assert_eq!(h.release().branch, "hotfix/v1.3.1-critical-score-fix");
@@ -1559,4 +1558,142 @@ fn go_no_go_go_checks_production_health_no_active_incidents() {
     // 45 minutes (the policy's default) without the alert raised again: resolved.
     h.at("2026-12-10T21:16:00Z").vote_go();
     assert_eq!(h.release().checklist.go_no_go_decision, GoNoGo::Go);
+}
+
+fn pending(version: &str, planned: &str) -> PendingRelease {
+    PendingRelease {
+        version: v(version),
+        planned_date: at(planned),
+        status: ReleaseStatus::Planned,
+    }
+}
+
+fn plan_cmd(release_type: ReleaseType, version: Option<&str>, date: Option<&str>) -> PlanRelease {
+    PlanRelease {
+        release_id: Uuid::from_u128(1),
+        checklist_id: Uuid::from_u128(2),
+        release_type,
+        version: version.map(v),
+        planned_date: date.map(at),
+        title: None,
+        from_version: None,
+    }
+}
+
+#[test]
+fn version_numbering_counts_from_production_and_what_ships_before() {
+    let mut h = Harness::new();
+    h.world.production_version = Some(v("1.0.1"));
+    // A major 2.0.0 planned for Thursday 2027-01-14.
+    h.world.pending_releases = vec![pending("2.0.0", "2027-01-14T22:00:00Z")];
+    // A patch on Tuesday 2026-12-01 ships before it: it counts from 1.0.1, not from 2.0.0.
+    let events = plan(
+        &plan_cmd(ReleaseType::Patch, None, Some("2026-12-01T22:00:00Z")),
+        &h.ctx(&lead()),
+    )
+    .unwrap();
+    let Event::ReleasePlanned { version, .. } = &events[0] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(version, &v("1.0.2"));
+    // A standard release after the major counts from it.
+    let events = plan(
+        &plan_cmd(ReleaseType::Standard, None, Some("2027-01-28T22:00:00Z")),
+        &h.ctx(&lead()),
+    )
+    .unwrap();
+    let Event::ReleasePlanned { version, .. } = &events[0] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(version, &v("2.1.0"));
+}
+
+#[test]
+fn version_order_refuses_planning_a_version_before_a_lower_one_still_planned() {
+    let mut h = Harness::new();
+    h.world.production_version = Some(v("1.0.1"));
+    h.world.pending_releases = vec![pending("1.0.2", "2026-12-15T22:00:00Z")];
+    // 2.0.1 on Tuesday 2026-12-01 would go out before 1.0.2 on 2026-12-15.
+    let refusal = plan(
+        &plan_cmd(
+            ReleaseType::Patch,
+            Some("2.0.1"),
+            Some("2026-12-01T22:00:00Z"),
+        ),
+        &h.ctx(&lead()),
+    )
+    .unwrap_err();
+    assert_eq!(rules(&refusal), [Rule::VersionOrder]);
+    let message = &refusal.reasons[0].message;
+    assert!(
+        message.contains("2.0.1") && message.contains("1.0.2"),
+        "{message}"
+    );
+    // 1.0.5 after a higher version planned earlier is refused the same way.
+    h.world.pending_releases = vec![pending("1.1.0", "2026-12-01T22:00:00Z")];
+    let refusal = plan(
+        &plan_cmd(
+            ReleaseType::Patch,
+            Some("1.0.5"),
+            Some("2026-12-15T22:00:00Z"),
+        ),
+        &h.ctx(&lead()),
+    )
+    .unwrap_err();
+    assert_eq!(rules(&refusal), [Rule::VersionOrder]);
+    assert!(refusal.reasons[0].message.contains("1.1.0"));
+    // A taken version is refused.
+    let refusal = plan(
+        &plan_cmd(ReleaseType::Standard, Some("1.1.0"), None),
+        &h.ctx(&lead()),
+    )
+    .unwrap_err();
+    assert_eq!(rules(&refusal), [Rule::VersionOrder]);
+}
+
+#[test]
+fn version_order_refuses_deploying_before_a_lower_version_still_planned() {
+    let mut h = Harness::new();
+    h.walk_to_staging_validated(ReleaseType::Standard);
+    h.approve_all();
+    h.vote_go();
+    h.world.pending_releases = vec![pending("1.3.1", "2026-12-15T22:00:00Z")];
+    let refusal = h
+        .at("2026-12-10T22:00:00Z")
+        .refused(&lead(), deploy(Environment::Production));
+    assert_eq!(rules(&refusal), [Rule::VersionOrder]);
+    let message = &refusal.reasons[0].message;
+    assert!(
+        message.contains("1.4.0") && message.contains("1.3.1"),
+        "{message}"
+    );
+    // Nor below the version live in production.
+    h.world.pending_releases.clear();
+    h.world.production_version = Some(v("1.4.1"));
+    let refusal = h.refused(&lead(), deploy(Environment::Production));
+    assert_eq!(rules(&refusal), [Rule::VersionOrder]);
+    h.world.production_version = Some(v("1.3.0"));
+    h.run(&lead(), deploy(Environment::Production));
+}
+
+#[test]
+fn deployment_windows_the_whole_deployment_must_fit_the_window() {
+    let mut h = Harness::new();
+    h.walk_to_staging_validated(ReleaseType::Standard);
+    h.approve_all();
+    h.vote_go();
+    // Thursday 2026-12-10 15:59 PST: the start is in the window, the expected end is not.
+    let refusal = h
+        .at("2026-12-10T23:59:00Z")
+        .refused(&lead(), deploy(Environment::Production));
+    assert_eq!(rules(&refusal), [Rule::DeploymentWindow]);
+    let message = &refusal.reasons[0].message;
+    assert!(message.contains("end at 16:44 PST"), "{message}");
+    assert!(
+        refusal.reasons[0].satisfy.contains("2026-12-17 14:00"),
+        "{refusal}"
+    );
+    // 15:15 PST still ends at 16:00.
+    h.at("2026-12-10T23:15:00Z")
+        .run(&lead(), deploy(Environment::Production));
 }

@@ -1,7 +1,7 @@
 //! Releases: the aggregate stored as JSON with its revision and the columns queries filter on,
 //! and the environments' deployment history.
 
-use greenlight_core::decide::RaisedAlert;
+use greenlight_core::decide::{PendingRelease, RaisedAlert};
 use greenlight_core::release::Environment;
 use greenlight_core::state::{Bug, Severity};
 use greenlight_core::{Event, Release, ReleaseStatus, ReleaseType, World};
@@ -247,12 +247,6 @@ impl Store {
     /// The facts about other releases that `decide` needs for `release`.
     pub async fn world_for(&self, release: &Release) -> Result<World, StoreError> {
         let id = release.record.release_id;
-        let latest = sqlx::query(
-            "SELECT version FROM releases WHERE status <> 'cancelled' \
-             ORDER BY version_major DESC, version_minor DESC, version_patch DESC LIMIT 1",
-        )
-        .fetch_optional(self.reader())
-        .await?;
         let other_run = sqlx::query(
             "SELECT version FROM releases WHERE run_in_progress = 1 AND release_id <> $1 LIMIT 1",
         )
@@ -262,23 +256,20 @@ impl Store {
         let production = self
             .environment_history(Environment::Production, 1000)
             .await?;
-        let version_of = |row: Option<sqlx::any::AnyRow>| -> Result<Option<Version>, StoreError> {
-            row.map(|r| r.try_get::<String, _>(0))
-                .transpose()?
-                .map(|text| {
-                    Version::parse(&text).map_err(|e| StoreError::Corrupt(text, e.to_string()))
-                })
-                .transpose()
-        };
+        let other_run = other_run
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()?
+            .map(|text| parse_version(&text))
+            .transpose()?;
         let production_version = production.first().map(|h| h.version.clone());
         let (production_sev1_bugs, production_health_alerts) =
             self.production_health(production_version.as_ref()).await?;
         Ok(World {
-            latest_version: version_of(latest)?,
             production_version,
             previous_production_version: live_before(&production, id),
-            other_run_in_progress: version_of(other_run)?,
+            other_run_in_progress: other_run,
             active_release_branch: self.active_release_branch().await?,
+            pending_releases: self.pending_releases(Some(id)).await?,
             production_sev1_bugs,
             production_health_alerts,
         })
@@ -286,25 +277,39 @@ impl Store {
 
     /// The facts for planning a new release (no release yet).
     pub async fn world(&self) -> Result<World, StoreError> {
-        let latest = sqlx::query(
-            "SELECT version FROM releases WHERE status <> 'cancelled' \
-             ORDER BY version_major DESC, version_minor DESC, version_patch DESC LIMIT 1",
-        )
-        .fetch_optional(self.reader())
-        .await?;
         let production = self.environment_history(Environment::Production, 1).await?;
-        let latest = latest
-            .map(|r| r.try_get::<String, _>(0))
-            .transpose()?
-            .and_then(|text| Version::parse(&text).ok());
         Ok(World {
-            latest_version: latest,
             production_version: production.first().map(|h| h.version.clone()),
-            previous_production_version: None,
-            other_run_in_progress: None,
-            active_release_branch: None,
+            pending_releases: self.pending_releases(None).await?,
             ..World::default()
         })
+    }
+
+    /// Releases not in production (planned, staging, rolled back), but `except`.
+    async fn pending_releases(
+        &self,
+        except: Option<Uuid>,
+    ) -> Result<Vec<PendingRelease>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT version, planned_at, status FROM releases \
+             WHERE status IN ('planned', 'staging', 'rolled_back') AND release_id <> $1",
+        )
+        .bind(except.unwrap_or(Uuid::nil()).to_string())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let version: String = row.try_get(0)?;
+                let status: String = row.try_get(2)?;
+                Ok(PendingRelease {
+                    planned_date: timestamp(row.try_get(1)?, &version)?,
+                    status: status
+                        .parse()
+                        .map_err(|e| StoreError::Corrupt(version.clone(), format!("{e}")))?,
+                    version: parse_version(&version)?,
+                })
+            })
+            .collect()
     }
 
     /// The live release's active incidents: its open Severity 1 bugs and the latest health
@@ -385,6 +390,10 @@ fn live_before(history_newest_first: &[HistoryEntry], release_id: Uuid) -> Optio
         .skip(deployed_at + 1)
         .map(|h| h.version.clone())
         .next()
+}
+
+fn parse_version(text: &str) -> Result<Version, StoreError> {
+    Version::parse(text).map_err(|e| StoreError::Corrupt(text.to_string(), e.to_string()))
 }
 
 fn history_from_row(row: &sqlx::any::AnyRow) -> Result<HistoryEntry, StoreError> {

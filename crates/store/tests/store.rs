@@ -299,10 +299,15 @@ async fn production_history_defines_the_rollback_target(db: &TestDb) {
         world.production_version.map(|v| v.to_string()),
         Some("1.3.0".into())
     );
-    assert_eq!(
-        world.latest_version.map(|v| v.to_string()),
-        Some("1.4.0".into())
-    );
+    // 1.4.0 is its own release: the world holds the other releases.
+    assert!(world.pending_releases.is_empty());
+    let planning = db.store.world().await.unwrap();
+    let pending: Vec<String> = planning
+        .pending_releases
+        .iter()
+        .map(|p| format!("{} {}", p.version, p.status))
+        .collect();
+    assert_eq!(pending, ["1.4.0 planned"]);
     let deployed = greenlight_core::Event::DeploymentCompleted {
         release_id: release.record.release_id,
         version: release.record.version.clone(),

@@ -31,6 +31,7 @@ pub fn run(env: &Env, cmd: WindowCommand) -> anyhow::Result<ExitCode> {
                     "release_type": kind,
                     "status": verdict.status,
                     "may_start": verdict.may_start(),
+                    "ends_at": verdict.ends_at.timestamp(),
                     "findings": verdict.findings,
                     "next_slot": next,
                 }))?;
@@ -61,10 +62,11 @@ pub fn run(env: &Env, cmd: WindowCommand) -> anyhow::Result<ExitCode> {
 /// Prints a verdict for people: the status line and each finding.
 pub fn print_verdict(verdict: &WindowVerdict) {
     println!(
-        "{}: {} for a {} release",
+        "{}: {} for a {} release (its deployment is expected to end at {})",
         local(&verdict.at),
         verdict.status,
-        verdict.release_type
+        verdict.release_type,
+        verdict.ends_at.strftime("%H:%M %Z")
     );
     for finding in &verdict.findings {
         let mark = if finding.effect == Effect::Block {

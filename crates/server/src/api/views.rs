@@ -155,8 +155,11 @@ pub struct WindowView {
     pub release_type: ReleaseType,
     /// preferred, allowed, discouraged or blocked.
     pub status: WindowStatus,
-    /// Whether a deployment may start without an override.
+    /// Whether a deployment may start without an override (its whole expected duration is
+    /// checked).
     pub may_start: bool,
+    /// When a deployment starting then is expected to end.
+    pub ends_at: Timestamp,
     /// Every matching rule.
     pub findings: Vec<WindowFinding>,
 }
@@ -169,6 +172,7 @@ pub fn window_view(policy: &Policy, at: Timestamp, release_type: ReleaseType) ->
         local: verdict.at.strftime("%a %Y-%m-%d %H:%M %Z").to_string(),
         release_type,
         may_start: verdict.may_start(),
+        ends_at: verdict.ends_at.timestamp(),
         status: verdict.status,
         findings: verdict.findings,
     }
