@@ -120,6 +120,9 @@ pub struct HealthPolicy {
     pub ingest_bucket_seconds: u32,
     /// The endpoint whose success is score-recording success.
     pub score_recording_endpoint: String,
+    /// The endpoint whose failure is the spec's "authentication system failures (users cannot
+    /// log in)", an immediate rollback.
+    pub login_endpoint: String,
 }
 
 impl Default for HealthPolicy {
@@ -161,6 +164,7 @@ impl Default for HealthPolicy {
                 .collect(),
             ingest_bucket_seconds: 10,
             score_recording_endpoint: "score_recording".into(),
+            login_endpoint: "login".into(),
         }
     }
 }
@@ -210,12 +214,19 @@ impl HealthPolicy {
     }
 }
 
-/// What a health alert asks of people.
+/// What a health alert asks of people: the class the spec's rollback decision criteria give
+/// (immediate / discuss; "monitor without rollback" raises nothing), or unknown health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
-    /// A trigger holds but automatic rollback is off: the spec's "rollback requiring discussion".
+    /// A criterion of the spec's "Immediate Rollback (No Discussion Required)" holds (a
+    /// critical endpoint such as login or score recording failing) and Greenlight does not roll
+    /// back by itself (automatic rollback is off): roll back now.
+    ImmediateRollback,
+    /// A criterion of the spec's "Rollback Requiring Discussion" holds (error rate above 5%, p95
+    /// above twice the previous release's, or an automatic trigger while automatic rollback is
+    /// off): hold the 15-minute emergency meeting.
     RollbackRequiresDiscussion,
     /// Health data is missing or stale: nobody can tell whether the release is healthy.
     HealthDataInconclusive,
@@ -528,6 +539,62 @@ fn describe(trigger: &Trigger, value: f64, lasted: Option<i64>) -> String {
     text
 }
 
+/// What the monitor measures for the spec's rollback decision criteria beside the triggers:
+/// the error rate and p95 over their windows since the deployment, and the previous release's
+/// p95 over a window as long just before the deployment (the baseline of "p95 response time >
+/// 2x baseline").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CriteriaReadings {
+    /// Mean error rate over the error-rate window since the deployment, percent.
+    pub error_rate_percent: Option<f64>,
+    /// Mean p95 over the p95 window since the deployment, ms.
+    pub p95_ms: Option<f64>,
+    /// Mean p95 of the previous release over a window as long, ending at the deployment, ms.
+    pub baseline_p95_ms: Option<f64>,
+}
+
+/// The time ranges `CriteriaReadings` are read over, so the server's queries and the core's
+/// arithmetic agree on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CriteriaWindows {
+    /// The error-rate window: `error_rate_window_seconds` back from now, not before the
+    /// deployment.
+    pub error_rate: (Timestamp, Timestamp),
+    /// The p95 window: `p95_window_seconds` back from now, not before the deployment.
+    pub p95: (Timestamp, Timestamp),
+    /// The same length as `p95`, ending at the deployment: the previous release's p95.
+    pub baseline_p95: (Timestamp, Timestamp),
+}
+
+impl CriteriaWindows {
+    /// The windows at `now` for a deployment at `deployed_at`.
+    pub fn at(policy: &AutomaticRollback, deployed_at: Timestamp, now: Timestamp) -> Self {
+        let back = |window: u32| {
+            let from = now.checked_sub(seconds(window)).unwrap_or(now);
+            (from.max(deployed_at), now)
+        };
+        let p95 = back(policy.p95_window_seconds);
+        let length = p95.1.duration_since(p95.0);
+        let baseline_from = deployed_at.checked_sub(length).unwrap_or(deployed_at);
+        CriteriaWindows {
+            error_rate: back(policy.error_rate_window_seconds),
+            p95,
+            baseline_p95: (baseline_from, deployed_at),
+        }
+    }
+}
+
+/// The mean of the samples in `[from, to]`, or `None` without one (never a made-up zero).
+pub fn window_mean(points: &[Point], (from, to): (Timestamp, Timestamp)) -> Option<f64> {
+    let values: Vec<f64> = points
+        .iter()
+        .filter(|p| p.at >= from && p.at <= to && p.value.is_finite())
+        .map(|p| p.value)
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
 /// Phase 3's post-deployment validation from metrics: the `error_rate` and `response_times`
 /// gates, decided on the mean of the validation window's samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -672,6 +739,24 @@ mod tests {
             "{}",
             verdict.detail
         );
+    }
+
+    #[test]
+    fn criteria_windows_start_at_the_deployment_and_the_baseline_is_as_long_before_it() {
+        let policy = AutomaticRollback::default();
+        let windows = CriteriaWindows::at(&policy, at(0), at(120));
+        assert_eq!(windows.p95, (at(0), at(120)), "not before the deployment");
+        assert_eq!(
+            windows.baseline_p95,
+            (at(-120), at(0)),
+            "as long, before it"
+        );
+        let later = CriteriaWindows::at(&policy, at(0), at(1000));
+        assert_eq!(later.error_rate, (at(700), at(1000)));
+        assert_eq!(later.baseline_p95, (at(-300), at(0)));
+        let points = series(&[(650, 90.0), (700, 4.0), (1000, 8.0)]);
+        assert_eq!(window_mean(&points, later.error_rate), Some(6.0));
+        assert_eq!(window_mean(&points, (at(2000), at(3000))), None);
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! The spec's rollback decision criteria: immediate rollback, rollback requiring discussion, or
-//! monitoring without rollback.
+//! monitoring without rollback. One classifier serves both the described situation
+//! (`greenlight rollback classify`) and what the health monitor measures (`classify_health`
+//! turns the triggers' verdicts and the criteria readings into a `Situation`), so the criteria
+//! are written once.
 
 use serde::{Deserialize, Serialize};
 
+use crate::health::{Assessment, CriteriaReadings, HealthPolicy, Metric, TriggerState};
 use crate::policy::RollbackCriteria;
 
 /// A described production situation after a release.
@@ -20,6 +24,9 @@ pub struct Situation {
     pub data_loss: bool,
     /// A security vulnerability is being exploited.
     pub exploited_vulnerability: bool,
+    /// Critical endpoints of the policy failing beyond their threshold, other than login and
+    /// score recording (which are `auth_failure` and `score_recording_failure`).
+    pub critical_endpoint_failures: Vec<String>,
     /// A significant feature is broken while core functionality works.
     pub significant_feature_broken: bool,
     /// An external integration fails but a workaround exists.
@@ -93,6 +100,67 @@ pub fn classify(situation: &Situation, criteria: &RollbackCriteria) -> Classific
     }
 }
 
+/// The spec's decision criteria applied to what the health monitor measured: a holding
+/// critical-endpoint or score-recording trigger is an immediate rollback (login failing is the
+/// spec's authentication failure, score recording its score recording failures); the error rate
+/// and p95 against the previous release's over the same window are the "discussion" criteria.
+/// Any other automatic trigger that holds (p95 above its limit with no baseline, pool
+/// exhaustion) needs at least the discussion: the monitor never answers "monitor" while a
+/// trigger of the policy holds.
+pub fn classify_health(
+    assessment: &Assessment,
+    readings: &CriteriaReadings,
+    health: &HealthPolicy,
+    criteria: &RollbackCriteria,
+) -> Classification {
+    let situation = situation_from_health(assessment, readings, health);
+    let classified = classify(&situation, criteria);
+    if classified.decision != RollbackDecision::Monitor {
+        return classified;
+    }
+    let holding: Vec<String> = assessment
+        .in_state(TriggerState::Holds)
+        .map(|v| format!("automatic rollback trigger holds: {}", v.detail))
+        .collect();
+    if holding.is_empty() {
+        return classified;
+    }
+    Classification {
+        decision: RollbackDecision::Discuss,
+        reasons: holding,
+    }
+}
+
+/// The situation the monitor's measurements describe, in the classifier's terms.
+pub fn situation_from_health(
+    assessment: &Assessment,
+    readings: &CriteriaReadings,
+    health: &HealthPolicy,
+) -> Situation {
+    let mut situation = Situation {
+        error_rate_percent: readings.error_rate_percent,
+        latency_ratio: match (readings.p95_ms, readings.baseline_p95_ms) {
+            (Some(now), Some(before)) if before > 0.0 => Some(now / before),
+            _ => None,
+        },
+        ..Situation::default()
+    };
+    for verdict in assessment.in_state(TriggerState::Holds) {
+        match &verdict.trigger.metric {
+            Metric::ScoreRecordingSuccess => situation.score_recording_failure = true,
+            Metric::EndpointFailureRate(e) if *e == health.score_recording_endpoint => {
+                situation.score_recording_failure = true;
+            }
+            Metric::EndpointFailureRate(e) if *e == health.login_endpoint => {
+                situation.auth_failure = true;
+            }
+            Metric::EndpointFailureRate(e) => situation.critical_endpoint_failures.push(e.clone()),
+            _ => {}
+        }
+    }
+    situation
+}
+
 fn immediate_reasons(s: &Situation) -> Vec<String> {
     let checks = [
         (
@@ -117,6 +185,11 @@ fn immediate_reasons(s: &Situation) -> Vec<String> {
         .into_iter()
         .filter(|(holds, _)| *holds)
         .map(|(_, why)| why.to_string())
+        .chain(
+            s.critical_endpoint_failures
+                .iter()
+                .map(|e| format!("critical endpoint `{e}` failing")),
+        )
         .collect()
 }
 
@@ -256,6 +329,110 @@ mod tests {
             ..Situation::default()
         };
         assert_eq!(decide(integration), RollbackDecision::Discuss);
+    }
+
+    mod from_health {
+        use super::*;
+        use crate::health::{Observations, Point, assess, triggers};
+        use crate::policy::AutomaticRollback;
+        use jiff::Timestamp;
+
+        fn at(second: i64) -> Timestamp {
+            Timestamp::from_second(1_800_000_000 + second).unwrap_or(Timestamp::UNIX_EPOCH)
+        }
+
+        /// The default triggers against a failure rate of `login` (percent), everything
+        /// else healthy, sampled at 0 and 10 s.
+        fn assessment(login_failure_percent: f64) -> Assessment {
+            let all = triggers(&AutomaticRollback::default());
+            let mut observations = Observations::new();
+            for trigger in &all {
+                let value = match &trigger.metric {
+                    Metric::EndpointFailureRate(e) if e == "login" => login_failure_percent,
+                    Metric::ScoreRecordingSuccess => 100.0,
+                    _ => 0.0,
+                };
+                let points = [0, 10]
+                    .into_iter()
+                    .map(|t| Point { at: at(t), value })
+                    .collect();
+                observations.insert(trigger.metric.clone(), points);
+            }
+            assess(&all, &observations, at(0), at(10), 120)
+        }
+
+        fn class(assessment: &Assessment, readings: &CriteriaReadings) -> Classification {
+            classify_health(
+                assessment,
+                readings,
+                &HealthPolicy::default(),
+                &RollbackCriteria::default(),
+            )
+        }
+
+        #[test]
+        fn a_failing_login_endpoint_is_an_immediate_rollback_not_a_discussion() {
+            let c = class(&assessment(3.0), &CriteriaReadings::default());
+            assert_eq!(c.decision, RollbackDecision::ImmediateRollback);
+            assert_eq!(
+                c.reasons,
+                ["authentication system failure (users cannot log in)"]
+            );
+        }
+
+        #[test]
+        fn error_rate_above_five_percent_over_the_window_needs_discussion() {
+            let readings = CriteriaReadings {
+                error_rate_percent: Some(6.5),
+                ..CriteriaReadings::default()
+            };
+            let c = class(&assessment(0.0), &readings);
+            assert_eq!(c.decision, RollbackDecision::Discuss);
+            assert!(c.reasons[0].contains("6.5%"), "{:?}", c.reasons);
+        }
+
+        #[test]
+        fn p95_above_twice_the_previous_releases_needs_discussion() {
+            let slow = CriteriaReadings {
+                p95_ms: Some(900.0),
+                baseline_p95_ms: Some(400.0),
+                ..CriteriaReadings::default()
+            };
+            let c = class(&assessment(0.0), &slow);
+            assert_eq!(c.decision, RollbackDecision::Discuss);
+            assert!(c.reasons[0].contains("2.2x baseline"), "{:?}", c.reasons);
+            let twice = CriteriaReadings {
+                p95_ms: Some(800.0),
+                baseline_p95_ms: Some(400.0),
+                ..CriteriaReadings::default()
+            };
+            assert_eq!(
+                class(&assessment(0.0), &twice).decision,
+                RollbackDecision::Monitor
+            );
+            let no_baseline = CriteriaReadings {
+                p95_ms: Some(5000.0),
+                ..CriteriaReadings::default()
+            };
+            assert_eq!(
+                class(&assessment(0.0), &no_baseline).decision,
+                RollbackDecision::Monitor,
+                "without the previous release's p95 there is no ratio"
+            );
+        }
+
+        #[test]
+        fn a_healthy_release_is_monitored() {
+            let readings = CriteriaReadings {
+                error_rate_percent: Some(0.2),
+                p95_ms: Some(300.0),
+                baseline_p95_ms: Some(280.0),
+            };
+            assert_eq!(
+                class(&assessment(0.0), &readings).decision,
+                RollbackDecision::Monitor
+            );
+        }
     }
 
     #[test]

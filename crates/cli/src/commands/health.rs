@@ -49,6 +49,13 @@ pub fn run(env: &Env, api: &Api, args: HealthArgs) -> anyhow::Result<ExitCode> {
         ]);
     }
     println!("{triggers}");
+    let class = &view["classification"];
+    if !class.is_null() {
+        println!("Rollback decision criteria: {}", text(&class["decision"]));
+        for reason in class["reasons"].as_array().into_iter().flatten() {
+            println!("  - {}", text(reason));
+        }
+    }
     done()
 }
 

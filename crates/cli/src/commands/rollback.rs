@@ -51,6 +51,7 @@ fn situation(a: &ClassifyArgs) -> anyhow::Result<Situation> {
         payment_failure: a.payment_failure,
         data_loss: a.data_loss,
         exploited_vulnerability: a.exploited_vulnerability,
+        critical_endpoint_failures: Vec::new(),
         significant_feature_broken: a.significant_feature_broken,
         integration_failure_with_workaround: a.integration_failure_with_workaround,
         minor_ui_bug: a.minor_ui_bug,

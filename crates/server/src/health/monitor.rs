@@ -1,17 +1,24 @@
 //! The health monitor: a background worker that, every evaluation interval, assesses the release
-//! live in production against the automatic rollback triggers. When one holds it rolls back as
-//! Greenlight (automatic rollback on) or raises "rollback requiring discussion" (off); missing or
-//! stale data raises an alert and never a rollback. After the validation period it decides the
-//! Phase 3 gates that metrics can decide (`error_rate`, `response_times`).
+//! live in production against the automatic rollback triggers and the spec's rollback decision
+//! criteria. With automatic rollback on, a holding trigger rolls back as Greenlight. Otherwise the
+//! core's classifier (`rollback::classify_health`, the same one `rollback classify` uses) says
+//! which class the spec gives, and the alert says it: `immediate_rollback` (login or score
+//! recording failing: roll back now), `rollback_requires_discussion` (error rate above 5%, p95
+//! above twice the previous release's over the same window, or a trigger held while automatic
+//! rollback is off), nothing for "monitor without rollback". Missing or stale data raises an
+//! alert and never a rollback. After the validation period it decides the Phase 3 gates that
+//! metrics can decide (`error_rate`, `response_times`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use greenlight_core::gates::GatePhase;
 use greenlight_core::health::{
-    self, AlertKind, Assessment, Metric, Observations, TriggerState, triggers,
+    self, AlertKind, Assessment, CriteriaReadings, CriteriaWindows, Metric, Observations,
+    TriggerState, triggers,
 };
 use greenlight_core::release::Environment;
+use greenlight_core::rollback::{Classification, RollbackDecision, classify_health};
 use greenlight_core::{Command, Release, ReleaseStatus};
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
@@ -53,7 +60,16 @@ pub async fn tick(
         return Ok(());
     };
     let assessment = assess(state, source, deployed_at, now).await;
-    act(state, &release, &assessment, alerts, now).await?;
+    act(
+        state,
+        source,
+        &release,
+        deployed_at,
+        &assessment,
+        alerts,
+        now,
+    )
+    .await?;
     decide_validation(state, source, &release, deployed_at, now).await
 }
 
@@ -120,32 +136,117 @@ pub async fn assess(
     assessment
 }
 
-/// Rolls back, or raises the alerts the verdicts call for.
+/// What the decision criteria read beside the triggers: the error rate and p95 over their
+/// windows, and the previous release's p95 over a window as long before the deployment. A
+/// metric the source cannot read is `None` (its trigger's verdict already says inconclusive).
+pub async fn readings(
+    state: &AppState,
+    source: &impl MetricsSource,
+    deployed_at: Timestamp,
+    now: Timestamp,
+) -> CriteriaReadings {
+    let windows = CriteriaWindows::at(&state.policy.rollback.automatic, deployed_at, now);
+    let mean = |metric: Metric, window: (Timestamp, Timestamp)| async move {
+        let points = source.series(&metric, window.0, window.1).await.ok()?;
+        health::window_mean(&points, window)
+    };
+    CriteriaReadings {
+        error_rate_percent: mean(Metric::ErrorRate, windows.error_rate).await,
+        p95_ms: mean(Metric::P95Ms, windows.p95).await,
+        baseline_p95_ms: mean(Metric::P95Ms, windows.baseline_p95).await,
+    }
+}
+
+/// The class the spec's rollback decision criteria give the release's health now.
+pub async fn classify(
+    state: &AppState,
+    source: &impl MetricsSource,
+    assessment: &Assessment,
+    deployed_at: Timestamp,
+    now: Timestamp,
+) -> Classification {
+    let readings = readings(state, source, deployed_at, now).await;
+    let policy = &state.policy;
+    classify_health(
+        assessment,
+        &readings,
+        &policy.health,
+        &policy.rollback.criteria,
+    )
+}
+
+/// The alert a class raises, with its text: the class in the spec's words, the criteria met,
+/// the triggers' numbers, and what to do.
+fn class_alert(
+    class: &Classification,
+    assessment: &Assessment,
+    automatic: bool,
+    version: &str,
+) -> Option<(AlertKind, String)> {
+    let holding: Vec<&str> = assessment
+        .in_state(TriggerState::Holds)
+        .map(|v| v.detail.as_str())
+        .collect();
+    let measured = if holding.is_empty() {
+        String::new()
+    } else {
+        format!(" (measured: {})", holding.join("; "))
+    };
+    let reasons = class.reasons.join("; ");
+    let why_not_automatic = if automatic {
+        "no automatic rollback trigger holds"
+    } else {
+        "automatic rollback is off"
+    };
+    match class.decision {
+        RollbackDecision::ImmediateRollback => Some((
+            AlertKind::ImmediateRollback,
+            format!(
+                "immediate rollback (no discussion required): {reasons}{measured};                  {why_not_automatic}, so roll back now: greenlight rollback {version}"
+            ),
+        )),
+        RollbackDecision::Discuss => Some((
+            AlertKind::RollbackRequiresDiscussion,
+            format!(
+                "rollback requires discussion: {reasons}{measured}; {why_not_automatic},                  so decide in the 15-minute emergency meeting"
+            ),
+        )),
+        RollbackDecision::Monitor => None,
+    }
+}
+
+/// Rolls back, or raises the alerts the verdicts and the decision criteria call for.
 async fn act(
     state: &AppState,
+    source: &impl MetricsSource,
     release: &Release,
+    deployed_at: Timestamp,
     assessment: &Assessment,
     alerts: &mut Alerts,
     now: Timestamp,
 ) -> Result<(), ApiError> {
     let release_id = release.record.release_id;
-    if let Some(reason) = assessment.rollback_reason() {
-        if state.policy.rollback.automatic.enabled {
-            return roll_back(state, release_id, reason).await;
+    let automatic = state.policy.rollback.automatic.enabled;
+    if let Some(reason) = assessment.rollback_reason().filter(|_| automatic) {
+        return roll_back(state, release_id, reason).await;
+    }
+    let class = classify(state, source, assessment, deployed_at, now).await;
+    let version = release.record.version.to_string();
+    let raised = class_alert(&class, assessment, automatic, &version);
+    for kind in [
+        AlertKind::ImmediateRollback,
+        AlertKind::RollbackRequiresDiscussion,
+    ] {
+        if raised.as_ref().is_none_or(|(k, _)| *k != kind) {
+            alerts.clear(release_id, kind);
         }
-        let detail =
-            format!("{reason}; automatic rollback is off, so decide in the emergency meeting");
+    }
+    if let Some((kind, detail)) = raised {
+        // The criteria met, not the triggers' changing numbers, say whether it is news.
+        let same_as = class.reasons.join("; ");
         alerts
-            .raise(
-                state,
-                release_id,
-                AlertKind::RollbackRequiresDiscussion,
-                detail,
-                now,
-            )
+            .raise(state, release_id, kind, detail, &same_as, now)
             .await?;
-    } else {
-        alerts.clear(release_id, AlertKind::RollbackRequiresDiscussion);
     }
     let unknown: Vec<&str> = assessment
         .in_state(TriggerState::Inconclusive)
@@ -159,12 +260,14 @@ async fn act(
         "release health unknown, no rollback: {}",
         unknown.join("; ")
     );
+    let same_as = detail.clone();
     alerts
         .raise(
             state,
             release_id,
             AlertKind::HealthDataInconclusive,
             detail,
+            &same_as,
             now,
         )
         .await
@@ -236,16 +339,19 @@ pub struct Alerts {
 }
 
 impl Alerts {
+    /// Raises `alert` unless the same one (same kind, and `same_as` equal but for its
+    /// numbers) was raised less than `REALERT_AFTER` ago.
     async fn raise(
         &mut self,
         state: &AppState,
         release_id: Uuid,
         alert: AlertKind,
         detail: String,
+        same_as: &str,
         now: Timestamp,
     ) -> Result<(), ApiError> {
         let key = (release_id, alert);
-        let gist = gist(&detail);
+        let gist = gist(same_as);
         let quiet = self
             .raised
             .get(&key)

@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use greenlight_core::Policy;
 use greenlight_core::health::{Assessment, Metric, Point, triggers};
+use greenlight_core::rollback::Classification;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -45,6 +46,9 @@ pub struct HealthView {
     pub metrics: Vec<MetricSeries>,
     /// The triggers' verdicts now (for a release deployed to production).
     pub assessment: Option<Assessment>,
+    /// The class the spec's rollback decision criteria give it now (immediate_rollback,
+    /// discuss, monitor) with the criteria met, for a release deployed to production.
+    pub classification: Option<Classification>,
 }
 
 /// One metric over time.
@@ -102,9 +106,13 @@ pub async fn health_view(
         let series = source.series(&metric, from, now).await;
         metrics.push(metric_series(&state.policy, &metric, series));
     }
-    let assessment = match release.record.deployed_date {
-        Some(deployed_at) => Some(monitor::assess(state, &source, deployed_at, now).await),
-        None => None,
+    let (assessment, classification) = match release.record.deployed_date {
+        Some(deployed_at) => {
+            let assessment = monitor::assess(state, &source, deployed_at, now).await;
+            let class = monitor::classify(state, &source, &assessment, deployed_at, now).await;
+            (Some(assessment), Some(class))
+        }
+        None => (None, None),
     };
     HealthView {
         version: release.record.version.to_string(),
@@ -114,6 +122,7 @@ pub async fn health_view(
         to: now,
         metrics,
         assessment,
+        classification,
     }
 }
 

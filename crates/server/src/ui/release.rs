@@ -312,7 +312,12 @@ async fn health(state: &AppState, release: &greenlight_core::Release) -> Value {
         .flat_map(|a| &a.verdicts)
         .map(|v| json!({ "metric": v.trigger.metric.to_string(), "state": v.state, "detail": v.detail }))
         .collect();
-    json!({ "charts": charts, "verdicts": verdicts, "source": view.source })
+    json!({
+        "charts": charts,
+        "verdicts": verdicts,
+        "classification": view.classification,
+        "source": view.source,
+    })
 }
 
 /// The checklist's yes/no items as `(item, done)`, in the spec's order.
