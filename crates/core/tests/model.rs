@@ -33,7 +33,7 @@ use sim::Sim;
 use steps::Step;
 
 /// Sequences run by `cargo test` when `PROPTEST_CASES` is not set.
-const DEFAULT_CASES: u32 = 128;
+const DEFAULT_CASES: u32 = 100;
 
 /// The generator's view: the simulated world, advanced through the core.
 struct Process;

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use greenlight_core::flags::{CompiledFlag, FlagEvent, Stage};
 use greenlight_core::gates::GatePhase;
-use greenlight_core::release::GoNoGo;
+use greenlight_core::release::{GoNoGo, ReleaseStatus};
 use greenlight_core::{Event, Release, ReleaseType, Role};
 use jiff::{SignedDuration, Timestamp};
 use semver::Version;
@@ -21,17 +21,15 @@ use super::cast::holds;
 use super::policies::blocked;
 use super::sim::Sim;
 
-/// Defect 4 of issue 20: only a deployment's start is held against its window. Off until `h-rules`
-/// lands the fix.
-pub const CHECK_DEPLOYMENT_END_IN_WINDOW: bool = false;
 /// Defect 5 of issue 20: a flag's rollout can skip or fall. Off until `h-rules` lands the fix.
 pub const CHECK_FLAG_ROLLOUT_ORDER: bool = false;
-/// Defect 2 of issue 20: versions can reach production out of order. Off until `h-rules` lands
-/// the fix.
-pub const CHECK_VERSIONS_RISE: bool = false;
 
-/// How long a deployment is expected to take (the spec: 30-45 minutes for a standard deployment).
-const EXPECTED_DEPLOYMENT_MINUTES: i64 = 45;
+/// The instant a deployment of `release_type` started at `start` is expected to be still
+/// running last (its expected end, per the policy's `[deployment]`, minus a second).
+fn last_running_instant(sim: &Sim, start: Timestamp, release_type: ReleaseType) -> Timestamp {
+    let minutes = sim.policy.deployment.expected_minutes(release_type);
+    start + SignedDuration::from_secs(i64::from(minutes) * 60 - 1)
+}
 
 /// How often sequences reached the moments the invariants are about (printed after the run, so
 /// a generator that stops reaching production shows).
@@ -255,8 +253,7 @@ impl Oracle {
         match event {
             Event::DeploymentCompleted { version, .. } => {
                 coverage::count("production deployments");
-                if CHECK_VERSIONS_RISE
-                    && let Some(live) = &self.live
+                if let Some(live) = &self.live
                     && version <= live
                 {
                     return Err(format!(
@@ -757,9 +754,28 @@ fn production_deployments_earned(sim: &Sim, index: usize) -> Result<(), String> 
             go_decided(sim, *release_type, before).map_err(context)?;
             no_blocking_bugs(sim, before).map_err(context)?;
             window_allowed(sim, *release_type, *timestamp, before).map_err(context)?;
+            no_lower_version_waiting(sim, index).map_err(context)?;
         }
     }
     Ok(())
+}
+
+/// Versions reach production in increasing order: none goes out while a lower one is still on
+/// its way (planned or on staging), which would then have to go below the live version.
+fn no_lower_version_waiting(sim: &Sim, index: usize) -> Result<(), String> {
+    let version = &sim.releases[index].record.version;
+    let waiting = sim.releases.iter().find(|r| {
+        r.record.version < *version
+            && matches!(r.status(), ReleaseStatus::Planned | ReleaseStatus::Staging)
+    });
+    match waiting {
+        Some(lower) => Err(format!(
+            "{} is still {} and lower",
+            lower.record.version,
+            lower.status()
+        )),
+        None => Ok(()),
+    }
 }
 
 fn pre_production_gates_passed(
@@ -930,9 +946,8 @@ fn window_refusal_is_the_spec(
     at: Timestamp,
     release_type: ReleaseType,
 ) -> Result<(), String> {
-    let end = at + SignedDuration::from_mins(EXPECTED_DEPLOYMENT_MINUTES - 1);
-    let end_blocked =
-        CHECK_DEPLOYMENT_END_IN_WINDOW && blocked(&sim.policy, end, release_type).is_some();
+    let end = last_running_instant(sim, at, release_type);
+    let end_blocked = blocked(&sim.policy, end, release_type).is_some();
     if blocked(&sim.policy, at, release_type).is_none() && !end_blocked {
         let local = at
             .to_zoned(sim.policy.tz().clone())
@@ -963,11 +978,8 @@ fn window_allowed(
             "the window blocks the start ({why}) and no engineering lead overrode it"
         ));
     }
-    let end = start + SignedDuration::from_mins(EXPECTED_DEPLOYMENT_MINUTES - 1);
-    if CHECK_DEPLOYMENT_END_IN_WINDOW
-        && release_type != ReleaseType::Hotfix
-        && let Some(why) = blocked(&sim.policy, end, release_type)
-    {
+    let end = last_running_instant(sim, start, release_type);
+    if let Some(why) = blocked(&sim.policy, end, release_type) {
         return Err(format!(
             "the deployment would end outside its window ({why}) and no engineering lead overrode it"
         ));

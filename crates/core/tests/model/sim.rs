@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use greenlight_core::ReleaseType;
-use greenlight_core::decide::RaisedAlert;
+use greenlight_core::decide::{PendingRelease, RaisedAlert};
 use greenlight_core::flags::{self, Flag, FlagEvent, FlagRelease, FlagSpec, Stage};
 use greenlight_core::gates::GatePhase;
 use greenlight_core::release::{Environment, ReleaseStatus};
@@ -200,17 +200,12 @@ impl Sim {
 
     /// The facts about other releases, built as the store builds them (`Store::world_for`).
     pub fn world_for(&self, release: Option<&Release>) -> World {
-        let latest = self
-            .releases
-            .iter()
-            .filter(|r| r.status() != ReleaseStatus::Cancelled)
-            .map(|r| r.record.version.clone())
-            .max();
         let production = self.production.last().map(|(_, v, _)| v.clone());
+        let pending = self.pending_releases(release.map(|r| r.record.release_id));
         let Some(release) = release else {
             return World {
-                latest_version: latest,
                 production_version: production,
+                pending_releases: pending,
                 ..World::default()
             };
         };
@@ -240,14 +235,33 @@ impl Sim {
             .map(|v| greenlight_core::version::release_branch(&v));
         let (production_sev1_bugs, production_health_alerts) = self.production_health();
         World {
-            latest_version: latest,
             production_version: production,
+            pending_releases: pending,
             previous_production_version: previous,
             other_run_in_progress: other_run,
             active_release_branch: active_branch,
             production_sev1_bugs,
             production_health_alerts,
         }
+    }
+
+    /// Releases not in production (planned, staging, rolled back), but `except`.
+    fn pending_releases(&self, except: Option<Uuid>) -> Vec<PendingRelease> {
+        self.releases
+            .iter()
+            .filter(|r| Some(r.record.release_id) != except)
+            .filter(|r| {
+                matches!(
+                    r.status(),
+                    ReleaseStatus::Planned | ReleaseStatus::Staging | ReleaseStatus::RolledBack
+                )
+            })
+            .map(|r| PendingRelease {
+                version: r.record.version.clone(),
+                planned_date: r.record.planned_date,
+                status: r.status(),
+            })
+            .collect()
     }
 
     /// The live release's open Severity 1 bugs and the latest health alert of each kind raised
