@@ -481,8 +481,13 @@ pub enum FlagCommand {
         #[arg(long)]
         stickiness: Option<String>,
         /// A stage `SEGMENT:PERCENT` or `PERCENT` for everyone; repeat (default: the policy's).
+        /// A release flag's stages rise through the policy's (10, 25, 50, 100).
         #[arg(long = "stage")]
         stages: Vec<String>,
+        /// `release` (default) or a kind the policy exempts from the rising rollout
+        /// (`operational`: a kill switch on for everyone from the start).
+        #[arg(long)]
+        kind: Option<String>,
         /// The release whose gradual traffic rollout this is (`1.4.0`).
         #[arg(long)]
         release: Option<String>,

@@ -126,7 +126,17 @@ fn sign_in_browse_and_kill_a_flag_with_roles_and_csrf() {
     assert_eq!(vote(&[("vote", "go")]), 422, "gates and approvals first");
 
     // Flags: the kill switch is a form for those who may pull it.
-    let flag = ["flag", "create", "new-rhythm-game", "--stage", "100"];
+    // An operational kill switch: on for everyone from the start (a release flag would rise
+    // through 10, 25, 50 and 100 over an hour).
+    let flag = [
+        "flag",
+        "create",
+        "new-rhythm-game",
+        "--kind",
+        "operational",
+        "--stage",
+        "100",
+    ];
     assert_ok(&server.cli(&erin, &flag));
     assert_ok(&server.cli(&erin, &["flag", "advance", "new-rhythm-game"]));
     let qa_page = get(&server, &qa, "/ui/flags").text().unwrap();

@@ -86,7 +86,16 @@ fn the_dashboard_in_a_real_browser() {
             assert_ok(&server.cli(&quinn, &[&record[..], &["--pass"]].concat()));
         }
     }
-    let flag = ["flag", "create", "new-rhythm-game", "--stage", "100"];
+    // An operational kill switch: on for everyone from the start.
+    let flag = [
+        "flag",
+        "create",
+        "new-rhythm-game",
+        "--kind",
+        "operational",
+        "--stage",
+        "100",
+    ];
     assert_ok(&server.cli(&erin, &flag));
     assert_ok(&server.cli(&erin, &["flag", "advance", "new-rhythm-game"]));
 

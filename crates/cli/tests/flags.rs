@@ -182,6 +182,8 @@ fn ofrep_bulk_evaluation_etags_and_errors() {
             r#"blue={"color":"blue"}:3"#,
             "--variant",
             r#"off={"color":"grey"}"#,
+            "--kind",
+            "operational",
             "--stage",
             "100",
         ],
@@ -283,7 +285,16 @@ fn evaluation_reads_bodies_in_pieces_empty_and_refuses_oversized_ones() {
     let db = Db::sqlite();
     let server = Server::start(&db);
     let erin = server.add_user("erin", "engineering_lead");
-    assert_ok(&server.cli(&erin, &["flag", "create", "theme", "--stage", "100"]));
+    let theme = [
+        "flag",
+        "create",
+        "theme",
+        "--kind",
+        "operational",
+        "--stage",
+        "100",
+    ];
+    assert_ok(&server.cli(&erin, &theme));
     assert_ok(&server.cli(&erin, &["flag", "advance", "theme"]));
 
     let (status, body) = post_in_pieces(
@@ -397,7 +408,14 @@ fn the_kill_switch_under_concurrent_evaluation() {
         let server = Server::start(&db);
         let erin = server.add_user("erin", "engineering_lead");
         let flag = |args: &[&str]| assert_ok(&server.cli(&erin, &[&["flag"], args].concat()));
-        flag(&["create", "new-rhythm-game", "--stage", "100"]);
+        flag(&[
+            "create",
+            "new-rhythm-game",
+            "--kind",
+            "operational",
+            "--stage",
+            "100",
+        ]);
         flag(&["advance", "new-rhythm-game"]);
 
         let stop = AtomicBool::new(false);
@@ -495,7 +513,15 @@ fn instances_on_one_postgresql_see_a_change_and_a_kill_within_a_second_and_survi
     let erin = a.add_user("erin", "engineering_lead");
     assert_ok(&a.cli(
         &erin,
-        &["flag", "create", "new-rhythm-game", "--stage", "100"],
+        &[
+            "flag",
+            "create",
+            "new-rhythm-game",
+            "--kind",
+            "operational",
+            "--stage",
+            "100",
+        ],
     ));
     assert_ok(&a.cli(&erin, &["flag", "advance", "new-rhythm-game"]));
     let seen = within(Duration::from_secs(1), "the advance on b", || {
@@ -557,7 +583,8 @@ fn instances_on_one_postgresql_see_a_change_and_a_kill_within_a_second_and_survi
 #[test]
 fn automatic_advance_after_the_dwell_time_and_held_while_the_release_is_not_live() {
     let db = Db::sqlite();
-    let server = Server::start(&db);
+    // A team whose release flags go 50% -> 100%: a plan rises through the policy's stages.
+    let server = Server::start_with_policy(&db, "[feature_flags]\nstages = [50, 100]\n");
     server.set_clock("2026-11-24T18:00:00Z");
     let erin = server.add_user("erin", "engineering_lead");
     let flag = |args: &[&str]| server.cli(&erin, &[&["flag"], args].concat());
@@ -600,4 +627,33 @@ fn automatic_advance_after_the_dwell_time_and_held_while_the_release_is_not_live
     assert_eq!(stage("tied"), "everyone 50%");
     let shown = server.cli_json(&erin, &["flag", "show", "tied"]);
     assert_eq!(shown["release_version"], "1.4.0");
+}
+
+#[test]
+fn a_release_flag_plan_that_skips_or_falls_is_refused_unless_its_kind_is_exempt() {
+    let db = Db::sqlite();
+    let server = Server::start(&db);
+    let erin = server.add_user("erin", "engineering_lead");
+    let flag = |args: &[&str]| server.cli(&erin, &[&["flag", "create"], args].concat());
+    let straight = flag(&["new-rhythm-game", "--stage", "100"]);
+    assert_refused(&straight, "flag_rollout_plan");
+    assert!(
+        support::stderr(&straight).contains("skips 10%, 25%, 50%"),
+        "{}",
+        support::stderr(&straight)
+    );
+    let falling = flag(&["new-rhythm-game", "--stage", "50", "--stage", "10"]);
+    assert_refused(&falling, "flag_rollout_plan");
+    assert!(support::stderr(&falling).contains("falls from 50% to 10%"));
+    let rising = ["new-rhythm-game", "--stage", "10", "--stage", "25"];
+    assert_ok(&flag(
+        &[&rising[..], &["--stage", "50", "--stage", "100"]].concat(),
+    ));
+    assert_ok(&flag(&[
+        "maintenance-banner",
+        "--kind",
+        "operational",
+        "--stage",
+        "100",
+    ]));
 }

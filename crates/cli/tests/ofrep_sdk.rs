@@ -50,11 +50,20 @@ fn openfeature_sdks_evaluate_flags_over_ofrep() {
         r#"grey={"color":"grey"}:1"#,
         "--off-variant",
         "grey",
+        "--kind",
+        "operational",
         "--stage",
         "100",
     ]);
     flag(&["advance", "theme"]);
-    flag(&["create", "retired-game", "--stage", "100"]);
+    flag(&[
+        "create",
+        "retired-game",
+        "--kind",
+        "operational",
+        "--stage",
+        "100",
+    ]);
     flag(&["advance", "retired-game"]);
     flag(&[
         "kill",

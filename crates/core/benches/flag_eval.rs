@@ -35,6 +35,8 @@ fn compiled(plan: &[(Option<&str>, u8)], variants: Vec<Variant>) -> CompiledFlag
         ),
         release: None,
         auto_advance: false,
+        // The benchmark measures evaluation at any stage, not the rollout's order.
+        kind: Some("operational".into()),
     };
     let FlagEvent::FlagCreated { flag, .. } = create(&spec, None, &policy, &lead, now).unwrap()
     else {

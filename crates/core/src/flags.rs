@@ -150,6 +150,10 @@ pub struct FlagSpec {
     /// Advance by itself once the dwell time has passed and the release is healthy.
     #[serde(default)]
     pub auto_advance: bool,
+    /// `release` (the default: its plan must rise through the policy's stages) or a kind the
+    /// policy exempts (`operational`, a kill switch on for everyone from the start).
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// A kill switch that was pulled.
@@ -180,6 +184,9 @@ pub struct Flag {
     pub stickiness: String,
     /// Rollout stages, in order.
     pub plan: Vec<Stage>,
+    /// `release`, or a kind the policy exempts from the rising rollout (`operational`).
+    #[serde(default = "release_kind")]
+    pub kind: String,
     /// Index of the current stage; none: not started (everyone gets the off variant).
     pub stage: Option<usize>,
     /// When the current stage started.
@@ -283,6 +290,13 @@ impl FlagEvent {
     }
 }
 
+/// The kind of a flag that rolls out a release's change: its plan must rise.
+pub const RELEASE_KIND: &str = "release";
+
+fn release_kind() -> String {
+    RELEASE_KIND.to_string()
+}
+
 /// The release a new flag is tied to, looked up by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlagRelease {
@@ -346,8 +360,12 @@ pub fn create(
             "name one of the flag's variants as off_variant",
         ));
     }
+    let kind = flag_kind(spec, policy)?;
     let plan = spec.plan.clone().unwrap_or_else(|| default_plan(policy));
     check_plan(&plan, policy)?;
+    if !policy.exempt_kinds.contains(&kind) {
+        check_rollout_rises(&plan, policy)?;
+    }
     let flag = Flag {
         key: spec.key.clone(),
         description: spec.description.clone(),
@@ -358,6 +376,7 @@ pub fn create(
             .clone()
             .unwrap_or_else(|| "targetingKey".into()),
         plan,
+        kind,
         stage: None,
         stage_started_at: None,
         killed: None,
@@ -434,6 +453,70 @@ fn check_plan(plan: &[Stage], policy: &FeatureFlagPolicy) -> Result<(), Refusal>
         }
     }
     Ok(())
+}
+
+/// The flag's kind: `release` unless given, and then `release` or a kind the policy exempts.
+fn flag_kind(spec: &FlagSpec, policy: &FeatureFlagPolicy) -> Result<String, Refusal> {
+    let kind = spec.kind.as_deref().map(str::trim).unwrap_or(RELEASE_KIND);
+    if kind == RELEASE_KIND || policy.exempt_kinds.iter().any(|k| k == kind) {
+        return Ok(kind.to_string());
+    }
+    let mut known = vec![RELEASE_KIND];
+    known.extend(policy.exempt_kinds.iter().map(String::as_str));
+    Err(input(
+        format!("flag kind {kind:?} is not known"),
+        format!("use one of: {}", known.join(", ")),
+    ))
+}
+
+/// The spec's gradual rollout (10% -> 25% -> 50% -> 100%): a release flag's stages for everyone
+/// come after its segments, rise, skip none of the policy's percentages and end at 100%.
+fn check_rollout_rises(plan: &[Stage], policy: &FeatureFlagPolicy) -> Result<(), Refusal> {
+    let everyone: Vec<u8> = plan
+        .iter()
+        .filter(|s| s.segment.is_none())
+        .map(|s| s.percentage)
+        .collect();
+    let first_everyone = plan.iter().position(|s| s.segment.is_none());
+    let mut problems = Vec::new();
+    if first_everyone.is_some_and(|i| plan[i..].iter().any(|s| s.segment.is_some())) {
+        problems.push("a segment stage comes after stages for everyone".to_string());
+    }
+    if let Some(pair) = everyone.windows(2).find(|w| w[0] >= w[1]) {
+        problems.push(format!("it falls from {}% to {}%", pair[0], pair[1]));
+    }
+    let skipped: Vec<String> = policy
+        .stages
+        .iter()
+        .filter(|p| !everyone.contains(p))
+        .map(|p| format!("{p}%"))
+        .collect();
+    if !skipped.is_empty() {
+        problems.push(format!("it skips {}", skipped.join(", ")));
+    }
+    if everyone.last() != Some(&100) {
+        problems.push("it does not end with everyone at 100%".to_string());
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let labels: Vec<String> = plan.iter().map(Stage::label).collect();
+    let stages: Vec<String> = policy.stages.iter().map(|p| p.to_string()).collect();
+    Err(Refusal::one(
+        Rule::FlagRolloutPlan,
+        format!(
+            "a release flag's rollout must rise through {}% for everyone, but [{}]: {}",
+            stages.join("% -> "),
+            labels.join(", "),
+            problems.join("; ")
+        ),
+        format!(
+            "give the stages {} (steps between them are fine) or leave the plan out for the \
+             policy's; a flag of an exempt kind ({}) may start at any stage",
+            stages.join(", "),
+            policy.exempt_kinds.join(", ")
+        ),
+    ))
 }
 
 /// The time left before the current stage's dwell time has passed (zero when it has).
@@ -902,6 +985,7 @@ mod tests {
             plan: None,
             release: None,
             auto_advance: false,
+            kind: None,
         })
     }
 
@@ -1108,6 +1192,8 @@ mod tests {
             }]),
             release: None,
             auto_advance: false,
+            // Everyone at once: only an exempt kind may skip the gradual rollout.
+            kind: Some("operational".into()),
         });
         let (flag, _) = advanced(flag, 1);
         let compiled = CompiledFlag::new(&flag, &policy().segments);
@@ -1185,6 +1271,7 @@ mod tests {
             plan: None,
             release: None,
             auto_advance: false,
+            kind: None,
         };
         let refused = create(&spec, None, &policy(), &lead(), now()).unwrap_err();
         assert_eq!(refused.reasons[0].rule, Rule::Input);
@@ -1201,5 +1288,62 @@ mod tests {
         spec.plan = None;
         spec.off_variant = Some("dark".into());
         assert!(create(&spec, None, &policy(), &lead(), now()).is_err());
+    }
+
+    fn everyone(percentages: &[u8]) -> Option<Vec<Stage>> {
+        let stages = percentages.iter().map(|p| Stage {
+            segment: None,
+            percentage: *p,
+        });
+        Some(stages.collect())
+    }
+
+    #[test]
+    fn a_release_flag_rollout_rises_through_the_policy_stages() {
+        let mut spec = FlagSpec {
+            key: "new-rhythm-game".into(),
+            description: String::new(),
+            variants: vec![],
+            off_variant: None,
+            stickiness: None,
+            plan: everyone(&[100]),
+            release: None,
+            auto_advance: false,
+            kind: None,
+        };
+        let refused = create(&spec, None, &policy(), &lead(), now()).unwrap_err();
+        assert_eq!(refused.reasons[0].rule, Rule::FlagRolloutPlan);
+        assert!(
+            refused.reasons[0].message.contains("skips 10%, 25%, 50%"),
+            "{refused}"
+        );
+        spec.plan = everyone(&[50, 10]);
+        let refused = create(&spec, None, &policy(), &lead(), now()).unwrap_err();
+        assert_eq!(refused.reasons[0].rule, Rule::FlagRolloutPlan);
+        assert!(
+            refused.reasons[0].message.contains("falls from 50% to 10%"),
+            "{refused}"
+        );
+        assert!(refused.reasons[0].satisfy.contains("10, 25, 50, 100"));
+        // Steps between the policy's stages are fine, and so are segments first.
+        let mut plan = vec![Stage {
+            segment: Some("internal_users".into()),
+            percentage: 100,
+        }];
+        plan.extend(everyone(&[5, 10, 25, 50, 75, 100]).unwrap_or_default());
+        spec.plan = Some(plan);
+        assert!(create(&spec, None, &policy(), &lead(), now()).is_ok());
+        // An operational kill switch is exempt: on for everyone from the start.
+        spec.plan = everyone(&[100]);
+        spec.kind = Some("operational".into());
+        let FlagEvent::FlagCreated { flag, .. } =
+            create(&spec, None, &policy(), &lead(), now()).unwrap()
+        else {
+            panic!("not a creation")
+        };
+        assert_eq!(flag.kind, "operational");
+        spec.kind = Some("whatever".into());
+        let refused = create(&spec, None, &policy(), &lead(), now()).unwrap_err();
+        assert!(refused.reasons[0].satisfy.contains("release, operational"));
     }
 }

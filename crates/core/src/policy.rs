@@ -979,6 +979,10 @@ pub struct FeatureFlagPolicy {
     pub segment_order: Vec<String>,
     /// Segments by name: rules on evaluation-context attributes.
     pub segments: BTreeMap<String, crate::flags::Segment>,
+    /// Flag kinds whose rollout plan need not rise through `stages`: an operational kill switch
+    /// is on for everyone from the start and exists to be turned off. Every other flag is a
+    /// `release` flag.
+    pub exempt_kinds: Vec<String>,
 }
 
 impl Default for FeatureFlagPolicy {
@@ -995,6 +999,7 @@ impl Default for FeatureFlagPolicy {
             stages: vec![10, 25, 50, 100],
             min_stage_minutes: 15,
             segment_order: vec!["internal_users".into(), "beta_testers".into()],
+            exempt_kinds: vec!["operational".into()],
             segments: BTreeMap::from([
                 (
                     "internal_users".into(),
@@ -1018,6 +1023,14 @@ impl FeatureFlagPolicy {
                 out.push((
                     format!("feature_flags.segment_order[{i}]"),
                     format!("segment {name:?} is not defined under [feature_flags.segments]"),
+                ));
+            }
+        }
+        for (i, kind) in self.exempt_kinds.iter().enumerate() {
+            if !is_snake_case(kind) || kind == crate::flags::RELEASE_KIND {
+                out.push((
+                    format!("feature_flags.exempt_kinds[{i}]"),
+                    format!("{kind:?} must be a snake_case kind other than \"release\""),
                 ));
             }
         }

@@ -63,6 +63,9 @@ pub enum Rule {
     /// Versions reach production in increasing order (rollbacks aside): a version may not go out
     /// before a lower one still planned, nor after the one live.
     VersionOrder,
+    /// Feature Flag Rules: a release flag's rollout rises through the policy's stages
+    /// (10% -> 25% -> 50% -> 100%), skipping none, unless its kind is exempt.
+    FlagRolloutPlan,
 }
 
 impl Rule {
@@ -93,6 +96,7 @@ impl Rule {
             Rule::RetryCandidate => "retry_candidate",
             Rule::ProductionHealth => "production_health",
             Rule::VersionOrder => "version_order",
+            Rule::FlagRolloutPlan => "flag_rollout_plan",
         }
     }
 }

@@ -20,6 +20,7 @@ pub fn run(env: &Env, api: &Api, cmd: FlagCommand) -> anyhow::Result<ExitCode> {
             off_variant,
             stickiness,
             stages,
+            kind,
             release,
             auto_advance,
         } => {
@@ -38,7 +39,7 @@ pub fn run(env: &Env, api: &Api, cmd: FlagCommand) -> anyhow::Result<ExitCode> {
             let body = json!({
                 "key": key, "description": description, "variants": variants,
                 "off_variant": off_variant, "stickiness": stickiness, "plan": plan,
-                "release": release, "auto_advance": auto_advance,
+                "release": release, "auto_advance": auto_advance, "kind": kind,
             });
             let flag: Value = api.post("/flags", &body, None)?;
             show(env, &flag, "Created")

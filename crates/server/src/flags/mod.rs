@@ -269,6 +269,7 @@ mod tests {
             plan: None,
             release: None,
             auto_advance: false,
+            kind: None,
         };
         let actor = Actor::user("erin", [Role::EngineeringLead]);
         let now = "2026-11-24T18:00:00Z".parse().unwrap();
