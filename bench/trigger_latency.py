@@ -49,7 +49,7 @@ def traffic():
 lead = cli(ADMIN, "user", "add", "erin", "--role", "engineering_lead")["token"]["token"]
 qa = cli(ADMIN, "user", "add", "quinn", "--role", "qa_lead")["token"]["token"]
 cli(ADMIN, "environments", "baseline", "--env", "production", "1.3.0")
-cli(lead, "hotfix", "start", "--title", "bench")
+cli(lead, "hotfix", "start", "--title", "bench", "--trigger", "score_recording_failure")
 for gate in [g["name"] for g in cli(ADMIN, "policy", "show")["gates"]["hotfix"]]:
     cli(qa, "gate", "record", "1.3.1", "--phase", "hotfix", "--gate", gate, "--pass")
 cli(lead, "deploy", "1.3.1", "--env", "staging")

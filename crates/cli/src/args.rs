@@ -258,6 +258,13 @@ pub struct PlanArgs {
     /// A hotfix's title (`fix score sync`).
     #[arg(long)]
     pub title: Option<String>,
+    /// A hotfix's trigger from the policy (`score_recording_failure`, `auth_failure`,
+    /// `payment_error`, `data_loss`, `security_vulnerability`, `accessibility_failure`).
+    #[arg(long)]
+    pub trigger: Option<String>,
+    /// A hotfix's severity, 1 (most severe) to 4; may be left out when the trigger has one.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub severity: Option<u8>,
 }
 
 /// `greenlight release list`
@@ -809,6 +816,16 @@ pub enum HotfixCommand {
         /// What it fixes (`critical score fix`); names the branch.
         #[arg(long)]
         title: String,
+        /// Why, as one of the policy's hotfix triggers, which sets its severity and deadline:
+        /// `score_recording_failure`, `auth_failure`, `payment_error`, `data_loss` (severity 1,
+        /// immediate), `security_vulnerability` (1-2, within 24 hours),
+        /// `accessibility_failure` (2, within 48 hours).
+        #[arg(long)]
+        trigger: String,
+        /// Its severity, 1 (most severe) to 4: one of the trigger's; may be left out when the
+        /// trigger has only one.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+        severity: Option<u8>,
     },
     /// A hotfix's timeline (each stage against its target) and its open follow-ups; without a
     /// version, every hotfix still under way.

@@ -647,12 +647,25 @@ fn walk_through_pages(db: &Db) {
     assert_eq!(status(&server, "1.5.0"), "cancelled");
 
     // A hotfix shows its timeline against the 2-4 hour target.
-    let hotfix = ["hotfix", "start", "--from", "1.3.0", "--title", "score fix"];
+    let hotfix = [
+        "hotfix",
+        "start",
+        "--from",
+        "1.3.0",
+        "--title",
+        "score fix",
+        "--trigger",
+        "score_recording_failure",
+    ];
     assert_ok(&server.cli(&erin, &hotfix));
     server.set_clock("2026-11-19T23:20:00Z");
     let page = get(&server, &lead, "/ui/releases/1.3.1").text().unwrap();
     assert!(
         page.contains("Hotfix timeline") && page.contains(r#"data-minutes="40""#),
         "{page}"
+    );
+    assert!(
+        page.contains("Severity 1: Score recording failures. In production by"),
+        "the deadline: {page}"
     );
 }

@@ -166,6 +166,8 @@ fn walk(db: &Db) {
         "1.3.0",
         "--title",
         "score sync fix",
+        "--trigger",
+        "score_recording_failure",
     ];
     assert_ok(&server.cli(&omar, &hotfix));
     record_gates(&server, &quinn, "1.3.1", GatePhase::Hotfix);

@@ -354,6 +354,8 @@ fn hotfix(server: &Server, team: &Team) {
         "1.4.0",
         "--title",
         "critical score fix",
+        "--trigger",
+        "score_recording_failure",
     ];
     let refused = server.cli(&team.omar, &wrong);
     assert_refused(&refused, "version");
@@ -362,6 +364,7 @@ fn hotfix(server: &Server, team: &Team) {
         "{}",
         stderr(&refused)
     );
+    // The trigger sets the severity: score recording is severity 1, not 2.
     let start = [
         "hotfix",
         "start",
@@ -369,7 +372,16 @@ fn hotfix(server: &Server, team: &Team) {
         "1.3.0",
         "--title",
         "critical score fix",
+        "--trigger",
+        "score_recording_failure",
     ];
+    let sev2 = server.cli(&team.omar, &[&start[..], &["--severity", "2"]].concat());
+    assert_refused(&sev2, "input");
+    assert!(
+        stderr(&sev2).contains("severity 1, not 2"),
+        "{}",
+        stderr(&sev2)
+    );
     let started = server.cli(&team.omar, &start);
     assert_ok(&started);
     assert!(
@@ -399,6 +411,21 @@ fn hotfix(server: &Server, team: &Team) {
         text.contains("Reminder: Cherry-pick hotfix/v1.3.1-critical-score-fix"),
         "{text}"
     );
+    // Started 14:30 PST, severity 1 (immediate): in production by 18:30, reached at 16:00.
+    assert!(
+        text.contains(
+            "Severity 1 (score_recording_failure: Score recording failures): in production by \
+             Sat 2026-11-28 18:30 PST — met, 2 h 30 min before it"
+        ),
+        "{text}"
+    );
+    for reminder in [
+        "Reminder: Complete incident report",
+        "Reminder: Update runbook with lessons learned",
+        "Reminder: Schedule post-mortem if warranted",
+    ] {
+        assert!(text.contains(reminder), "{reminder:?} missing from {text}");
+    }
     let release = server.cli_json(&team.omar, &["release", "show", "1.3.1"]);
     let timeline = &release["hotfix_timeline"];
     let elapsed: Vec<i64> = timeline["stages"]
@@ -413,6 +440,9 @@ fn hotfix(server: &Server, team: &Team) {
     let under_way = stdout(&server.cli(&team.omar, &["hotfix", "status"]));
     assert!(under_way.contains("Hotfix 1.3.1"), "{under_way}");
 
+    for kind in ["incident_report", "runbook_update", "post_mortem"] {
+        assert_ok(&server.cli(&team.erin, &["release", "done", "1.3.1", kind]));
+    }
     server.set_clock("2026-11-29T01:30:00Z");
     let done = [
         "release",

@@ -124,7 +124,14 @@ fn deploy_hotfix(server: &Server) -> String {
     let quinn = server.add_user("quinn", "qa_lead");
     let baseline = ["environments", "baseline", "--env", "production", "1.3.0"];
     assert_ok(&server.cli(ADMIN, &baseline));
-    let start = ["hotfix", "start", "--title", "score sync"];
+    let start = [
+        "hotfix",
+        "start",
+        "--title",
+        "score sync",
+        "--trigger",
+        "score_recording_failure",
+    ];
     assert_ok(&server.cli(&erin, &start));
     record_gates(server, &quinn, "1.3.1", GatePhase::Hotfix);
     assert_ok(&server.cli(&erin, &["deploy", "1.3.1"]));

@@ -1385,6 +1385,8 @@ mod tests {
             planned_date: Some(ts("2026-11-05T22:00:00Z")),
             title: None,
             from_version: None,
+            trigger: None,
+            severity: None,
         };
         let events = crate::decide::plan(&cmd, &ctx).unwrap();
         let mut release = crate::state::Release::replay(&events).unwrap();

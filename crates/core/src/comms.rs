@@ -633,6 +633,8 @@ mod tests {
             planned_date: None,
             title: hotfix.then(|| "scores not saved".into()),
             from_version: hotfix.then(|| Version::new(1, 3, 0)),
+            trigger: hotfix.then(|| "score_recording_failure".into()),
+            severity: None,
         };
         let events = plan(&command, &ctx).unwrap();
         (Release::replay(&events).unwrap(), events)

@@ -368,6 +368,12 @@ pub struct PlanRelease {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     #[serde(default)]
     pub from_version: Option<Version>,
+    /// A hotfix's trigger, one of the policy's `[[hotfix.triggers]]` (`score_recording_failure`).
+    #[serde(default)]
+    pub trigger: Option<String>,
+    /// A hotfix's severity (1-4); may be left out when its trigger has only one.
+    #[serde(default)]
+    pub severity: Option<Severity>,
 }
 
 /// Plans a release: proposes version and dates from the policy and checks every planning rule.
@@ -391,6 +397,23 @@ pub fn plan(cmd: &PlanRelease, ctx: &Context) -> Result<Vec<Event>, Refusal> {
             "give a short description, e.g. --title \"critical score fix\"",
         ));
     }
+    let urgency = if hotfix {
+        let trigger = cmd.trigger.as_deref();
+        Some(crate::hotfix::urgency(
+            trigger,
+            cmd.severity,
+            &ctx.policy.hotfix,
+            ctx.now,
+        )?)
+    } else if cmd.trigger.is_some() || cmd.severity.is_some() {
+        return Err(Refusal::one(
+            Rule::Input,
+            "only a hotfix has a trigger and a severity",
+            "leave out --trigger and --severity, or start a hotfix",
+        ));
+    } else {
+        None
+    };
     let (planned_date, code_freeze_date) = plan_dates(cmd, ctx)?;
     let version = plan_version(cmd, planned_date, ctx)?;
     let branch = if hotfix {
@@ -407,6 +430,7 @@ pub fn plan(cmd: &PlanRelease, ctx: &Context) -> Result<Vec<Event>, Refusal> {
         code_freeze_date,
         title: title.map(str::to_string),
         branch,
+        hotfix: urgency,
         created_by: ctx.actor.id.clone(),
         timestamp: ctx.now,
     }])
@@ -1762,6 +1786,7 @@ fn complete_deployment(release: &Release, ctx: &Context) -> Result<Vec<Event>, R
             ));
             if release.release_type() == ReleaseType::Hotfix {
                 events.push(Some(backport_item(release, ctx)));
+                events.push(hotfix_follow_ups(release, ctx));
             }
             events.push(Some(post_release_scheduled(release, ctx)));
             Ok(events.into_iter().flatten().collect())
@@ -2126,6 +2151,18 @@ fn require_confirmation(target: &Version, confirm: Option<&str>) -> Result<(), R
         ),
         format!("confirm by naming the version you return to: --confirm {target}"),
     ))
+}
+
+/// The spec's incident documentation after a hotfix (incident report, runbook update,
+/// post-mortem), as action items due some hours after its production deployment; none when the
+/// policy lists none.
+fn hotfix_follow_ups(release: &Release, ctx: &Context) -> Option<Event> {
+    let rules = &ctx.policy.hotfix.follow_ups;
+    (!rules.is_empty()).then(|| Event::ActionItemsCreated {
+        release_id: release.record.release_id,
+        items: crate::hotfix::follow_ups(&ctx.policy.hotfix, ctx.now),
+        timestamp: ctx.now,
+    })
 }
 
 /// The spec's post-rollback action items, each due some hours from now.

@@ -429,6 +429,7 @@ mod tests {
                 code_freeze_date: at(now),
                 title: None,
                 branch: format!("release/v{version}"),
+                hotfix: None,
                 created_by: "erin".into(),
                 timestamp: at(now),
             });

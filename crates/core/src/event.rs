@@ -39,6 +39,9 @@ pub enum Event {
         title: Option<String>,
         /// The release or hotfix branch to be created.
         branch: String,
+        /// A hotfix's trigger, severity and deadline.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hotfix: Option<crate::state::HotfixUrgency>,
         /// Who planned it.
         created_by: String,
         /// When.

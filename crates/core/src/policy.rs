@@ -1060,6 +1060,23 @@ pub struct HotfixStage {
     pub ends_when: crate::hotfix::Milestone,
 }
 
+/// One of the spec's hotfix triggers: what calls for a hotfix, the severities it comes with and
+/// how soon the fix must be in production ("Severity 1 - immediate", "Severity 1-2 - within 24
+/// hours", "Severity 2 - within 48 hours").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HotfixTrigger {
+    /// snake_case name (`score_recording_failure`), what `hotfix start --trigger` takes.
+    pub name: String,
+    /// The spec's words (`Score recording failures`).
+    pub title: String,
+    /// The severities it may have (1 most severe, to 4); with one, it is the default.
+    pub severities: Vec<u8>,
+    /// Hours from the hotfix's start by which it must be in production. The spec's Severity 1
+    /// "immediate" triggers take the expedited timeline's maximum, 4 hours.
+    pub deadline_hours: u32,
+}
+
 /// The hotfix fast path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -1070,6 +1087,18 @@ pub struct HotfixPolicy {
     pub target_hours_max: u32,
     /// Stages with their targets.
     pub stages: Vec<HotfixStage>,
+    /// The spec's triggers with their severities and deadlines; a hotfix names one.
+    pub triggers: Vec<HotfixTrigger>,
+    /// The spec's incident documentation after a hotfix: action items created when its
+    /// production deployment completes, due this many hours later (as a rollback's are).
+    pub follow_ups: Vec<ActionItemRule>,
+}
+
+impl HotfixPolicy {
+    /// The trigger named `name`.
+    pub fn trigger(&self, name: &str) -> Option<&HotfixTrigger> {
+        self.triggers.iter().find(|t| t.name == name)
+    }
 }
 
 impl Default for HotfixPolicy {
@@ -1092,8 +1121,56 @@ impl Default for HotfixPolicy {
                     Milestone::FollowUpsDone,
                 ),
             ],
+            triggers: default_hotfix_triggers(),
+            follow_ups: vec![
+                follow_up("incident_report", "Complete incident report", 2),
+                follow_up("runbook_update", "Update runbook with lessons learned", 2),
+                follow_up("post_mortem", "Schedule post-mortem if warranted", 2),
+            ],
         }
     }
+}
+
+fn follow_up(kind: &str, title: &str, due_hours: u32) -> ActionItemRule {
+    ActionItemRule {
+        kind: kind.into(),
+        title: title.into(),
+        due_hours,
+    }
+}
+
+/// The spec's hotfix triggers (Release Types: Hotfix Release).
+fn default_hotfix_triggers() -> Vec<HotfixTrigger> {
+    let trigger = |name: &str, title: &str, severities: &[u8], deadline_hours| HotfixTrigger {
+        name: name.into(),
+        title: title.into(),
+        severities: severities.to_vec(),
+        deadline_hours,
+    };
+    let sev1 = [1];
+    vec![
+        trigger(
+            "score_recording_failure",
+            "Score recording failures",
+            &sev1,
+            4,
+        ),
+        trigger("auth_failure", "Authentication/login failures", &sev1, 4),
+        trigger("payment_error", "Payment processing errors", &sev1, 4),
+        trigger("data_loss", "Data corruption or loss", &sev1, 4),
+        trigger(
+            "security_vulnerability",
+            "Security vulnerabilities",
+            &[1, 2],
+            24,
+        ),
+        trigger(
+            "accessibility_failure",
+            "Critical accessibility failures",
+            &[2],
+            48,
+        ),
+    ]
 }
 
 /// Phase 4 monitoring.
@@ -1503,6 +1580,39 @@ impl Policy {
                     "must be a later milestone than the previous stage's \
                      (staging_deployed, production_deployed, follow_ups_done)"
                         .into(),
+                );
+            }
+        }
+        for (i, trigger) in self.hotfix.triggers.iter().enumerate() {
+            if !is_snake_case(&trigger.name) {
+                out.push(
+                    format!("hotfix.triggers[{i}].name"),
+                    format!("`{}` must be snake_case", trigger.name),
+                );
+            }
+            if trigger.severities.is_empty()
+                || trigger.severities.iter().any(|s| !(1..=4).contains(s))
+            {
+                out.push(
+                    format!("hotfix.triggers[{i}].severities"),
+                    format!(
+                        "{:?} must be one or more severities from 1 to 4",
+                        trigger.severities
+                    ),
+                );
+            }
+            if trigger.deadline_hours == 0 {
+                out.push(
+                    format!("hotfix.triggers[{i}].deadline_hours"),
+                    "must be at least 1 (an immediate trigger takes the expedited timeline's 4 hours)".into(),
+                );
+            }
+        }
+        for (i, item) in self.hotfix.follow_ups.iter().enumerate() {
+            if !is_snake_case(&item.kind) {
+                out.push(
+                    format!("hotfix.follow_ups[{i}].kind"),
+                    format!("`{}` must be snake_case", item.kind),
                 );
             }
         }

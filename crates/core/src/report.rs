@@ -145,12 +145,22 @@ fn describe(event: &Event) -> Option<Entry> {
             release_type,
             planned_date,
             created_by,
+            hotfix,
             ..
         } => e(
             "plan",
             format!(
-                "{} release {version} planned to deploy {planned_date}",
-                release_type.as_str()
+                "{} release {version} planned to deploy {planned_date}{}",
+                release_type.as_str(),
+                hotfix
+                    .as_ref()
+                    .map(|u| format!(
+                        " (severity {}: {}; in production by {})",
+                        u8::from(u.severity),
+                        u.title,
+                        u.deadline
+                    ))
+                    .unwrap_or_default()
             ),
             created_by,
         ),

@@ -217,6 +217,27 @@ pub struct Release {
     /// on (Phase 2 gates, approvals, Go/No-Go, stakeholder review) is given again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_candidate: Option<u32>,
+    /// A hotfix's trigger, severity and deadline (none for other types, or a hotfix started
+    /// before they were recorded).
+    #[serde(default)]
+    pub hotfix: Option<HotfixUrgency>,
+}
+
+/// Why a hotfix was started and how urgent it is: the spec's trigger (`score_recording_failure`),
+/// its severity and the time the fix must be in production by, computed from the policy when
+/// the hotfix started and recorded then (so a later policy change does not move it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HotfixUrgency {
+    /// The trigger's name in the policy (`score_recording_failure`).
+    pub trigger: String,
+    /// The trigger's words (`Score recording failures`).
+    pub title: String,
+    /// Severity, 1 (most severe) to 4.
+    pub severity: Severity,
+    /// In production by then ("immediate": the expedited timeline's maximum; security within
+    /// 24 hours; critical accessibility within 48 hours).
+    pub deadline: Timestamp,
 }
 
 /// The spec's Release Retrospective agenda, word for word: what the meeting goes through.
@@ -297,6 +318,7 @@ impl Release {
             code_freeze_date,
             title,
             branch,
+            hotfix,
             created_by,
             timestamp,
         } = event
@@ -348,6 +370,7 @@ impl Release {
             staging_deployed_at: None,
             post_release: None,
             failed_candidate: None,
+            hotfix: hotfix.clone(),
         })
     }
 

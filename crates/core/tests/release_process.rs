@@ -90,6 +90,9 @@ impl Harness {
             planned_date: None,
             title: (release_type == ReleaseType::Hotfix).then(|| "critical score fix".into()),
             from_version: None,
+            trigger: (release_type == ReleaseType::Hotfix)
+                .then(|| "score_recording_failure".into()),
+            severity: None,
         };
         let events = plan(&cmd, &self.ctx(actor))?;
         self.release = Release::replay(&events);
@@ -278,6 +281,8 @@ fn version_numbering_refuses_a_version_that_does_not_move_forward() {
         planned_date: None,
         title: None,
         from_version: None,
+        trigger: None,
+        severity: None,
     };
     let refusal = plan(&cmd, &h.ctx(&lead())).unwrap_err();
     assert_eq!(rules(&refusal), [Rule::Version]);
@@ -323,6 +328,8 @@ fn lead_time_standard_release_needs_a_week_from_code_freeze() {
         planned_date: Some(at("2026-11-26T22:00:00Z")),
         title: None,
         from_version: None,
+        trigger: None,
+        severity: None,
     };
     let refusal = plan(&cmd, &h.ctx(&lead())).unwrap_err();
     assert!(refusal.has(Rule::LeadTime), "{refusal}");
@@ -352,6 +359,8 @@ fn deployment_windows_plan_refuses_a_blocked_date_and_names_the_next_slot() {
         planned_date: Some(at("2026-12-12T01:00:00Z")),
         title: None,
         from_version: None,
+        trigger: None,
+        severity: None,
     };
     let refusal = plan(&cmd, &h.ctx(&lead())).unwrap_err();
     assert_eq!(rules(&refusal), [Rule::DeploymentWindow]);
@@ -1094,6 +1103,8 @@ fn hotfix_is_planned_from_the_production_version_only() {
         planned_date: None,
         title: Some("critical score fix".into()),
         from_version: Some(v("1.2.0")),
+        trigger: Some("score_recording_failure".into()),
+        severity: None,
     };
     let refusal = plan(&cmd, &h.ctx(&oncall())).unwrap_err();
     assert_eq!(rules(&refusal), [Rule::Version]);
@@ -1135,6 +1146,33 @@ fn hotfix_timeline_shows_each_stage_against_its_target() {
         .run(&oncall(), deploy(Environment::Production));
     h.at("2026-12-08T19:10:00Z")
         .run(&oncall(), Command::CompleteDeployment);
+    let kinds: Vec<&str> = h
+        .release()
+        .action_items
+        .iter()
+        .map(|i| i.kind.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "backport",
+            "incident_report",
+            "runbook_update",
+            "post_mortem"
+        ],
+        "the spec's incident documentation is a hotfix's follow-up, as a rollback's"
+    );
+    let t = timeline(h.release(), &h.policy.hotfix, at("2026-12-08T19:30:00Z")).unwrap();
+    assert!(!t.finished, "the follow-ups are open");
+    for kind in ["incident_report", "runbook_update", "post_mortem"] {
+        h.at("2026-12-08T21:00:00Z").run(
+            &lead(),
+            Command::CompleteActionItem {
+                kind: kind.into(),
+                notes: None,
+            },
+        );
+    }
     h.at("2026-12-08T21:30:00Z").run(
         &lead(),
         Command::CompleteActionItem {
@@ -1151,9 +1189,104 @@ fn hotfix_timeline_shows_each_stage_against_its_target() {
         "ends at the last milestone, not now"
     );
     assert!(t.over_target, "4.5 h is past the 4 h target");
+    assert!(
+        t.deadline_met && !t.past_deadline,
+        "in production at 11:10, before the 13:00 deadline"
+    );
+    assert_eq!(t.minutes_to_deadline, Some(110));
     let mut standard = Harness::new();
     standard.plan(&lead(), ReleaseType::Standard).unwrap();
     assert!(timeline(standard.release(), &standard.policy.hotfix, standard.now).is_none());
+}
+
+/// The spec's hotfix triggers carry a severity and a deadline: a hotfix names its trigger, the
+/// severity is one of the trigger's, and both are recorded with the deadline in the event and
+/// the release; the timeline says where the hotfix stands against it.
+#[test]
+fn a_hotfix_records_its_trigger_severity_and_deadline() {
+    use greenlight_core::hotfix::timeline;
+    use greenlight_core::state::Severity;
+    let mut h = Harness::new();
+    h.world.production_version = Some(v("1.3.0"));
+    // Tuesday 2026-12-08 09:00 PST.
+    h.at("2026-12-08T17:00:00Z");
+    let hotfix = |trigger: Option<&str>, severity: Option<u8>| PlanRelease {
+        release_id: Uuid::from_u128(1),
+        checklist_id: Uuid::from_u128(2),
+        release_type: ReleaseType::Hotfix,
+        version: None,
+        planned_date: None,
+        title: Some("critical fix".into()),
+        from_version: None,
+        trigger: trigger.map(str::to_string),
+        severity: severity.map(|s| Severity::try_from(s).unwrap()),
+    };
+    let refused = |trigger, severity| {
+        let refusal = plan(&hotfix(trigger, severity), &h.ctx(&oncall())).unwrap_err();
+        assert_eq!(rules(&refusal), [Rule::Input], "{refusal}");
+        refusal.to_string()
+    };
+    let missing = refused(None, None);
+    assert!(
+        missing.contains("score_recording_failure") && missing.contains("accessibility_failure"),
+        "names the triggers: {missing}"
+    );
+    assert!(refused(Some("slow_page"), None).contains("not a hotfix trigger"));
+    let wrong = refused(Some("score_recording_failure"), Some(2));
+    assert!(wrong.contains("severity 1, not 2"), "{wrong}");
+    let which = refused(Some("security_vulnerability"), None);
+    assert!(which.contains("--severity 1 or 2"), "{which}");
+
+    // Security, severity 2: within 24 hours.
+    let events = plan(
+        &hotfix(Some("security_vulnerability"), Some(2)),
+        &h.ctx(&oncall()),
+    )
+    .unwrap();
+    let json = events[0].to_json();
+    assert_eq!(json["hotfix"]["trigger"], "security_vulnerability");
+    assert_eq!(json["hotfix"]["severity"], 2);
+    assert_eq!(json["hotfix"]["deadline"], "2026-12-09T17:00:00Z");
+    let release = Release::replay(&events).unwrap();
+    let urgency = release.hotfix.clone().unwrap();
+    assert_eq!(urgency.severity, Severity::SEV2);
+    assert_eq!(urgency.title, "Security vulnerabilities");
+    let t = timeline(&release, &h.policy.hotfix, at("2026-12-09T18:00:00Z")).unwrap();
+    assert_eq!(t.minutes_to_deadline, Some(-60));
+    assert!(t.past_deadline && !t.deadline_met);
+
+    // Score recording, severity 1 by default: immediate, the 4-hour timeline.
+    let events = plan(
+        &hotfix(Some("score_recording_failure"), None),
+        &h.ctx(&oncall()),
+    )
+    .unwrap();
+    let release = Release::replay(&events).unwrap();
+    let urgency = release.hotfix.clone().unwrap();
+    assert_eq!(urgency.severity, Severity::SEV1);
+    assert_eq!(urgency.deadline, at("2026-12-08T21:00:00Z"));
+    let t = timeline(&release, &h.policy.hotfix, at("2026-12-08T18:30:00Z")).unwrap();
+    assert_eq!(t.minutes_to_deadline, Some(150));
+    assert!(!t.past_deadline);
+
+    // Accessibility: severity 2, within 48 hours.
+    let events = plan(
+        &hotfix(Some("accessibility_failure"), None),
+        &h.ctx(&oncall()),
+    )
+    .unwrap();
+    let urgency = Release::replay(&events).unwrap().hotfix.unwrap();
+    assert_eq!(
+        (urgency.severity, urgency.deadline),
+        (Severity::SEV2, at("2026-12-10T17:00:00Z"))
+    );
+
+    // Only a hotfix has them.
+    let mut standard = hotfix(Some("data_loss"), None);
+    standard.release_type = ReleaseType::Standard;
+    standard.title = None;
+    let refusal = plan(&standard, &h.ctx(&lead())).unwrap_err();
+    assert_eq!(rules(&refusal), [Rule::Input]);
 }
 
 /// Phase 4 and the retrospective are set out when production deployment completes.
@@ -1328,6 +1461,7 @@ fn rolled_back(h: &mut Harness) {
     );
     h.at("2026-12-10T23:05:00Z")
         .run(&oncall(), Command::CompleteRollback);
+    h.world.production_version = h.world.previous_production_version.clone();
 }
 
 /// A new candidate on staging after a rollback or a failed production deployment: everything
@@ -1577,6 +1711,8 @@ fn plan_cmd(release_type: ReleaseType, version: Option<&str>, date: Option<&str>
         planned_date: date.map(at),
         title: None,
         from_version: None,
+        trigger: None,
+        severity: None,
     }
 }
 

@@ -221,7 +221,7 @@ fn cases() -> Vec<Case> {
             "/api/v1/releases",
             Stage::Planned,
             CreateHotfixBranch,
-            |_| json!({"release_type": "hotfix", "version": "1.3.1", "title": "score fix"}),
+            |_| json!({"release_type": "hotfix", "version": "1.3.1", "title": "score fix", "trigger": "score_recording_failure"}),
         ),
         case(
             "/api/v1/releases/1.4.0/freeze",

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use super::remote::{path, text};
+use super::remote::{local, path, text};
 use super::{Env, done};
 use crate::args::HotfixCommand;
 use crate::client::Api;
@@ -13,23 +13,36 @@ use crate::output::{print_json, table};
 /// Runs a `hotfix` subcommand.
 pub fn run(env: &Env, api: &Api, cmd: HotfixCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        HotfixCommand::Start { from, title } => start(env, api, from, &title),
+        HotfixCommand::Start {
+            from,
+            title,
+            trigger,
+            severity,
+        } => {
+            let body = json!({
+                "release_type": "hotfix",
+                "title": title,
+                "from_version": from,
+                "trigger": trigger,
+                "severity": severity,
+            });
+            start(env, api, &body)
+        }
         HotfixCommand::Status { release: Some(key) } => {
             let release: Value = api.get(&path(&key, ""), &[])?;
             if env.json {
                 print_json(&release)?;
                 return done();
             }
-            print_status(&release);
+            print_status(env, &release);
             done()
         }
         HotfixCommand::Status { release: None } => under_way(env, api),
     }
 }
 
-fn start(env: &Env, api: &Api, from: Option<String>, title: &str) -> anyhow::Result<ExitCode> {
-    let body = json!({ "release_type": "hotfix", "title": title, "from_version": from });
-    let release: Value = api.post("/releases", &body, None)?;
+fn start(env: &Env, api: &Api, body: &Value) -> anyhow::Result<ExitCode> {
+    let release: Value = api.post("/releases", body, None)?;
     if env.json {
         print_json(&release)?;
         return done();
@@ -43,7 +56,7 @@ fn start(env: &Env, api: &Api, from: Option<String>, title: &str) -> anyhow::Res
         "Next: record the hotfix gates, deploy to staging (`greenlight deploy {version} --env staging`), \
          get 2 of 3 approvals, then deploy to production."
     );
-    print_timeline(&release["hotfix_timeline"]);
+    print_timeline(env, &release["hotfix_timeline"]);
     done()
 }
 
@@ -64,13 +77,13 @@ fn under_way(env: &Env, api: &Api) -> anyhow::Result<ExitCode> {
         return done();
     }
     for release in open {
-        print_status(release);
+        print_status(env, release);
         println!();
     }
     done()
 }
 
-fn print_status(release: &Value) {
+fn print_status(env: &Env, release: &Value) {
     println!(
         "Hotfix {} ({}) on {}: {}",
         text(&release["record"]["version"]),
@@ -78,7 +91,7 @@ fn print_status(release: &Value) {
         text(&release["branch"]),
         text(&release["record"]["status"])
     );
-    print_timeline(&release["hotfix_timeline"]);
+    print_timeline(env, &release["hotfix_timeline"]);
     for item in release["action_items"].as_array().into_iter().flatten() {
         if !item["done_at"].is_null() {
             continue;
@@ -99,7 +112,7 @@ fn print_status(release: &Value) {
 }
 
 /// The stages of a hotfix's timeline against their targets.
-pub fn print_timeline(timeline: &Value) {
+pub fn print_timeline(env: &Env, timeline: &Value) {
     let Some(stages) = timeline["stages"].as_array() else {
         return;
     };
@@ -130,6 +143,27 @@ pub fn print_timeline(timeline: &Value) {
         minutes(&timeline["target_minutes_min"]),
         minutes(&timeline["target_minutes_max"])
     );
+    let urgency = &timeline["urgency"];
+    if !urgency.is_null() {
+        let left = timeline["minutes_to_deadline"].as_i64().unwrap_or_default();
+        let standing = if timeline["past_deadline"] == true {
+            format!(
+                "PAST THE DEADLINE by {}",
+                minutes(&json!(left.unsigned_abs()))
+            )
+        } else if timeline["deadline_met"] == true {
+            format!("met, {} before it", minutes(&json!(left)))
+        } else {
+            format!("{} left", minutes(&json!(left)))
+        };
+        println!(
+            "Severity {} ({}: {}): in production by {} — {standing}",
+            text(&urgency["severity"]),
+            text(&urgency["trigger"]),
+            text(&urgency["title"]),
+            local(env, &urgency["deadline"]),
+        );
+    }
 }
 
 /// `95` → `1 h 35 min`.

@@ -24,7 +24,7 @@ pub fn text(value: &Value) -> String {
 }
 
 /// `Thu 2026-12-10 14:00 PST` for an RFC 3339 value, in the policy's zone.
-fn local(env: &Env, value: &Value) -> String {
+pub fn local(env: &Env, value: &Value) -> String {
     value
         .as_str()
         .and_then(|s| s.parse::<Timestamp>().ok())
@@ -183,6 +183,8 @@ fn plan(env: &Env, api: &Api, args: PlanArgs) -> anyhow::Result<ExitCode> {
         "version": args.version,
         "planned_date": planned_date,
         "title": args.title,
+        "trigger": args.trigger,
+        "severity": args.severity,
     });
     let view: Value = api.post("/releases", &body, None)?;
     if env.json {
@@ -366,7 +368,7 @@ fn show(env: &Env, v: &Value) {
         }
     }
     if !v["hotfix_timeline"].is_null() {
-        super::hotfix::print_timeline(&v["hotfix_timeline"]);
+        super::hotfix::print_timeline(env, &v["hotfix_timeline"]);
     }
 }
 

@@ -21,9 +21,6 @@ use super::cast::holds;
 use super::policies::blocked;
 use super::sim::Sim;
 
-/// Defect 5 of issue 20: a flag's rollout can skip or fall. Off until `h-rules` lands the fix.
-pub const CHECK_FLAG_ROLLOUT_ORDER: bool = false;
-
 /// The instant a deployment of `release_type` started at `start` is expected to be still
 /// running last (its expected end, per the policy's `[deployment]`, minus a second).
 fn last_running_instant(sim: &Sim, start: Timestamp, release_type: ReleaseType) -> Timestamp {
@@ -83,6 +80,8 @@ struct FlagTrack {
     key: String,
     plan: Vec<Stage>,
     off_variant: String,
+    /// Its kind is exempt from the rising rollout (an operational kill switch).
+    exempt: bool,
     stage: Option<usize>,
     stage_started_at: Option<Timestamp>,
     killed: bool,
@@ -293,6 +292,7 @@ impl Oracle {
                 key: flag.key.clone(),
                 plan: flag.plan.clone(),
                 off_variant: flag.off_variant.clone(),
+                exempt: policy.exempt_kinds.contains(&flag.kind),
                 ..FlagTrack::default()
             }),
             FlagEvent::FlagStageAdvanced {
@@ -303,9 +303,7 @@ impl Oracle {
             } => {
                 coverage::count("flag stages");
                 let track = self.track(key)?;
-                if CHECK_FLAG_ROLLOUT_ORDER {
-                    rollout_in_order(track, *stage, *timestamp, policy)?;
-                }
+                rollout_in_order(track, *stage, *timestamp, policy)?;
                 track.stage = Some(*stage);
                 track.stage_started_at = Some(*timestamp);
             }
@@ -403,16 +401,16 @@ fn in_group(context: &serde_json::Map<String, Value>, group: &str) -> bool {
         .is_some_and(|g| g.iter().any(|v| v.as_str() == Some(group)))
 }
 
-/// A flag's rollout follows the spec's order: everyone-percentages step along the policy's
-/// stages (10 -> 25 -> 50 -> 100 by default), never skipping or falling, and each stage is
-/// watched for at least the policy's minimum before the next.
+/// A release flag's rollout follows the spec's order: its stages for everyone rise without
+/// skipping any of the policy's percentages (10 -> 25 -> 50 -> 100 by default; steps between
+/// them are fine), after its segments, and each stage is watched for at least the policy's
+/// minimum before the next. A flag of a kind the policy exempts may start anywhere.
 fn rollout_in_order(
     track: &FlagTrack,
     next: usize,
     at: Timestamp,
     policy: &greenlight_core::policy::FeatureFlagPolicy,
 ) -> Result<(), String> {
-    let stage = &track.plan[next];
     if let (Some(_), Some(started)) = (track.stage, track.stage_started_at) {
         let dwell = SignedDuration::from_mins(i64::from(policy.min_stage_minutes));
         if at.duration_since(started) < dwell {
@@ -424,20 +422,23 @@ fn rollout_in_order(
             ));
         }
     }
-    if stage.segment.is_some() {
+    let stage = &track.plan[next];
+    if track.exempt || stage.segment.is_some() {
         return Ok(());
     }
-    let served_before = track
-        .plan
+    let before = track.stage.map_or(0, |s| s + 1);
+    let previous = track.plan[..before]
         .iter()
-        .take(track.stage.map_or(0, |s| s + 1))
-        .filter(|s| s.segment.is_none())
-        .count();
-    let expected = policy.stages.get(served_before);
-    if expected != Some(&stage.percentage) {
+        .rev()
+        .find(|s| s.segment.is_none())
+        .map_or(0, |s| s.percentage);
+    let next_policy_stage = policy.stages.iter().copied().find(|p| *p > previous);
+    let rises = stage.percentage > previous;
+    let skips = next_policy_stage.is_some_and(|p| stage.percentage > p);
+    if !rises || skips {
         return Err(format!(
-            "{} went to everyone {}% after {} stages of everyone; the policy's order is {:?}",
-            track.key, stage.percentage, served_before, policy.stages
+            "{} went from everyone {previous}% to {}%; the policy's stages are {:?}",
+            track.key, stage.percentage, policy.stages
         ));
     }
     Ok(())

@@ -329,6 +329,9 @@ impl Sim {
             planned_date,
             title: (release_type == ReleaseType::Hotfix).then(|| "score fix".to_string()),
             from_version: None,
+            trigger: (release_type == ReleaseType::Hotfix)
+                .then(|| "score_recording_failure".into()),
+            severity: None,
         };
         let actor = by.actor();
         if actor.system {
@@ -464,7 +467,11 @@ impl Sim {
         }
         let policy = &self.policy.feature_flags;
         let (index, result) = match op {
-            FlagOp::Create { plan, for_release } => {
+            FlagOp::Create {
+                plan,
+                kind,
+                for_release,
+            } => {
                 let key = format!("flag-{}", self.flags.len());
                 let release = for_release
                     .then(|| self.releases.last())
@@ -482,6 +489,7 @@ impl Sim {
                     plan: plan.as_deref().map(everyone),
                     release: None,
                     auto_advance: false,
+                    kind: kind.clone(),
                 };
                 (
                     None,

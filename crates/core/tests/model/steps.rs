@@ -84,6 +84,8 @@ pub enum FlagOp {
     Create {
         /// Percentages, in order; none: the default plan.
         plan: Option<Vec<u8>>,
+        /// The flag's kind (`release` if none; `operational` is exempt from the rising rollout).
+        kind: Option<String>,
         /// Tie it to the latest release.
         for_release: bool,
     },
@@ -394,9 +396,19 @@ fn plan_step() -> BoxedStrategy<Step> {
 fn flag_step(sim: &Sim) -> BoxedStrategy<Step> {
     let stages = &sim.policy.feature_flags.stages;
     let mut plans: Vec<Option<Vec<u8>>> = vec![None, Some(stages.clone())];
-    plans.extend([Some(vec![100]), Some(vec![50, 10]), Some(vec![10, 50, 100])]);
-    let create = (select(plans), any::<bool>())
-        .prop_map(|(plan, for_release)| FlagOp::Create { plan, for_release });
+    plans.extend([
+        Some(vec![100]),
+        Some(vec![50, 10]),
+        Some(vec![10, 50, 100]),
+        Some(vec![5, 10, 20, 25, 50, 100]),
+    ]);
+    let kind = prop_oneof![4 => Just(None), 1 => Just(Some("operational".to_string()))];
+    let create =
+        (select(plans), kind, any::<bool>()).prop_map(|(plan, kind, for_release)| FlagOp::Create {
+            plan,
+            kind,
+            for_release,
+        });
     let op = prop_oneof![
         1 => create,
         4 => Just(FlagOp::Advance),

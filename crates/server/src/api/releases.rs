@@ -110,6 +110,8 @@ pub async fn plan_release(
         planned_date: body.planned_date,
         title: body.title,
         from_version,
+        trigger: body.trigger,
+        severity: body.severity,
     };
     let world = state.store.world().await?;
     let now = state.clock.now();

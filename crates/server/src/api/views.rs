@@ -303,6 +303,16 @@ pub struct PlanRequest {
     pub title: Option<String>,
     /// A hotfix's base: the version live in production that it fixes (`1.2.3`).
     pub from_version: Option<String>,
+    /// A hotfix's trigger, one of the policy's `hotfix.triggers` (`score_recording_failure`,
+    /// `auth_failure`, `payment_error`, `data_loss`, `security_vulnerability`,
+    /// `accessibility_failure` by default); required for a hotfix, refused for other types.
+    #[serde(default)]
+    pub trigger: Option<String>,
+    /// A hotfix's severity (1-4), one of its trigger's; may be left out when the trigger has
+    /// only one.
+    #[serde(default)]
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 4)]
+    pub severity: Option<Severity>,
 }
 
 /// A Phase 4 metrics review.

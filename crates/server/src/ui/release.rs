@@ -272,7 +272,18 @@ fn hotfix(state: &AppState, view: &ReleaseView) -> Value {
             })
         })
         .collect();
+    let urgency = timeline.urgency.as_ref().map(|u| {
+        json!({
+            "severity": u8::from(u.severity),
+            "trigger": u.title,
+            "deadline": local(state, u.deadline),
+            "minutes": timeline.minutes_to_deadline.map(i64::unsigned_abs),
+            "past": timeline.past_deadline,
+            "met": timeline.deadline_met,
+        })
+    });
     json!({
+        "urgency": urgency,
         "elapsed": timeline.elapsed_minutes,
         "min": timeline.target_minutes_min,
         "max": timeline.target_minutes_max,

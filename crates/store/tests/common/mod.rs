@@ -148,6 +148,8 @@ pub fn planned(version: &str, now: &str) -> (Release, Vec<Event>) {
         planned_date: None,
         title: None,
         from_version: None,
+        trigger: None,
+        severity: None,
     };
     let events = greenlight_core::plan(&cmd, &ctx).unwrap();
     (Release::replay(&events).unwrap(), events)
