@@ -384,16 +384,22 @@ fn walk(db: &Db) {
         checked <= 5,
         "{checked} passwords checked of 200 parallel guesses"
     );
+    // The rest are braked (429), or shed as busy (503) when the database's connections are all
+    // taken for longer than a request waits for one (a loaded PostgreSQL): refused either way.
     assert_eq!(
-        statuses.iter().filter(|s| **s == 429).count(),
+        statuses.iter().filter(|s| **s == 429 || **s == 503).count(),
         200 - checked,
         "{statuses:?}"
     );
+    assert!(statuses.contains(&429), "{statuses:?}");
     // With the brake engaged, the right password among 40 parallel wrong ones does not sign in.
     let mut guesses = vec![("erin", "a wrong guess"); 40];
     guesses.insert(17, ("erin", ERIN_PW));
     let statuses = parallel_logins(&server, &guesses);
-    assert!(statuses.iter().all(|s| *s == 429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 429 || *s == 503),
+        "{statuses:?}"
+    );
 }
 
 /// Posts the sign-in form once per `(user, password)`, all at the same time; the statuses.

@@ -870,6 +870,7 @@ fn deployed(h: &mut Harness) {
         .run(&lead(), deploy(Environment::Production));
     h.at("2026-12-10T22:30:00Z")
         .run(&lead(), Command::CompleteDeployment);
+    h.world.production_version = Some(h.release().record.version.clone());
 }
 
 #[test]
@@ -963,6 +964,26 @@ fn rollback_needs_a_previous_version() {
         },
     );
     assert_eq!(rules(&refusal), [Rule::RollbackTarget]);
+}
+
+/// Found by the model-based test (tests/model.rs): a release that a later one replaced in
+/// production is still `deployed`, and rolling it back took production from the later version.
+#[test]
+fn rollback_only_of_the_release_live_in_production() {
+    let mut h = Harness::new();
+    deployed(&mut h);
+    h.world.production_version = Some(v("1.5.0"));
+    let refusal = h.refused(
+        &lead(),
+        Command::StartRollback {
+            reason: "high_error_rate".into(),
+            to_version: None,
+            database: false,
+            confirm: None,
+        },
+    );
+    assert_eq!(rules(&refusal), [Rule::RollbackTarget]);
+    assert!(refusal.reasons[0].message.contains("1.5.0 is"), "{refusal}");
 }
 
 #[test]
@@ -1440,6 +1461,7 @@ fn rolled_back(h: &mut Harness) {
     );
     h.at("2026-12-10T23:05:00Z")
         .run(&oncall(), Command::CompleteRollback);
+    h.world.production_version = h.world.previous_production_version.clone();
 }
 
 /// A new candidate on staging after a rollback or a failed production deployment: everything
