@@ -284,3 +284,41 @@ impl GatePolicy {
         }
     }
 }
+
+/// Coverage minimums.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoveragePolicy {
+    /// Line coverage at least this, percent.
+    pub min_line_percent: f64,
+    /// Branch coverage at least this, percent (when the report has branches).
+    pub min_branch_percent: f64,
+}
+
+impl Default for CoveragePolicy {
+    fn default() -> Self {
+        CoveragePolicy {
+            min_line_percent: 80.0,
+            min_branch_percent: 70.0,
+        }
+    }
+}
+
+/// Which open bugs block a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeverityPolicy {
+    /// Severity 1 bugs block until resolved.
+    pub sev1_blocks: bool,
+    /// Severity 2 bugs block unless a workaround exists.
+    pub sev2_blocks_without_workaround: bool,
+}
+
+impl Default for SeverityPolicy {
+    fn default() -> Self {
+        SeverityPolicy {
+            sev1_blocks: true,
+            sev2_blocks_without_workaround: true,
+        }
+    }
+}

@@ -719,6 +719,28 @@ impl Default for AutomaticRollback {
     }
 }
 
+/// Phase 4 monitoring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostReleasePolicy {
+    /// Post-deployment validation, minutes.
+    pub validation_minutes: u32,
+    /// Active monitoring after release, hours.
+    pub active_monitoring_hours: u32,
+    /// Extended monitoring, hours.
+    pub extended_monitoring_hours: u32,
+}
+
+impl Default for PostReleasePolicy {
+    fn default() -> Self {
+        PostReleasePolicy {
+            validation_minutes: 60,
+            active_monitoring_hours: 4,
+            extended_monitoring_hours: 48,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,8 +19,8 @@ pub use crate::calendar::{
     Effect, HolidayPolicy, RetrospectivePolicy, TypeWindows, WeeklyWindow, WindowPolicy,
 };
 pub use crate::flags::FeatureFlagPolicy;
-pub use crate::gates::{GatePolicy, GateSpec};
-pub use crate::health::{AutomaticRollback, PerformanceThresholds};
+pub use crate::gates::{CoveragePolicy, GatePolicy, GateSpec, SeverityPolicy};
+pub use crate::health::{AutomaticRollback, PerformanceThresholds, PostReleasePolicy};
 pub use crate::hotfix::{HotfixPolicy, HotfixStage, HotfixTrigger};
 pub use crate::roles::{ApprovalPolicy, ApprovalRule, GoNoGoPolicy};
 pub use crate::rollback::{ActionItemRule, RollbackCriteria, RollbackPolicy};
@@ -77,66 +77,6 @@ pub struct Policy {
     /// Blackouts read from iCalendar files (`windows.calendars`), added by the loader.
     #[serde(skip)]
     pub calendar_blackouts: Vec<Blackout>,
-}
-
-/// Coverage minimums.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CoveragePolicy {
-    /// Line coverage at least this, percent.
-    pub min_line_percent: f64,
-    /// Branch coverage at least this, percent (when the report has branches).
-    pub min_branch_percent: f64,
-}
-
-impl Default for CoveragePolicy {
-    fn default() -> Self {
-        CoveragePolicy {
-            min_line_percent: 80.0,
-            min_branch_percent: 70.0,
-        }
-    }
-}
-
-/// Which open bugs block a deployment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SeverityPolicy {
-    /// Severity 1 bugs block until resolved.
-    pub sev1_blocks: bool,
-    /// Severity 2 bugs block unless a workaround exists.
-    pub sev2_blocks_without_workaround: bool,
-}
-
-impl Default for SeverityPolicy {
-    fn default() -> Self {
-        SeverityPolicy {
-            sev1_blocks: true,
-            sev2_blocks_without_workaround: true,
-        }
-    }
-}
-
-/// Phase 4 monitoring.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PostReleasePolicy {
-    /// Post-deployment validation, minutes.
-    pub validation_minutes: u32,
-    /// Active monitoring after release, hours.
-    pub active_monitoring_hours: u32,
-    /// Extended monitoring, hours.
-    pub extended_monitoring_hours: u32,
-}
-
-impl Default for PostReleasePolicy {
-    fn default() -> Self {
-        PostReleasePolicy {
-            validation_minutes: 60,
-            active_monitoring_hours: 4,
-            extended_monitoring_hours: 48,
-        }
-    }
 }
 
 /// The calendar reads the time zone, the windows, the cadence, the expected durations, the
