@@ -63,7 +63,19 @@ enum Stage {
     GatesPassed,
     StagingRunning,
     Staging,
+    /// Deployed to production (1.3.0 live before it), inside Thursday's window.
+    Production,
+    /// A rollback to 1.3.0 started by the on-call engineer and still running.
+    RollingBack,
 }
+
+/// Who starts the rollback of `Stage::RollingBack`.
+const ROLLBACK_INITIATOR: Role = Role::OnCallEngineer;
+
+/// When the production deployment starts: Thursday 10 December 2026, 14:30 in Los Angeles,
+/// inside the 14:00-16:00 window with a standard deployment's 45 minutes, and more than the
+/// standard release's 7 days after its code freeze (`env`'s clock, 1 December).
+const PRODUCTION_AT: &str = "2026-12-10T22:30:00Z";
 
 struct Env {
     app: Router,
@@ -105,10 +117,9 @@ async fn env(stage: Stage) -> Env {
     let url = format!("sqlite://{}", dir.path().join("g.db").display());
     let store = Store::open(&url).await.unwrap();
     let state = greenlight_server::state(store.clone(), Policy::default(), true);
+    let clock = state.test_clock.clone().expect("a test clock");
     let now = "2026-12-01T18:00:00Z".parse().unwrap();
-    if let Some(clock) = &state.test_clock {
-        clock.set(now);
-    }
+    clock.set(now);
     for caller in Caller::all() {
         let id = format!("{caller:?}")
             .to_lowercase()
@@ -143,7 +154,7 @@ async fn env(stage: Stage) -> Env {
             .unwrap();
     }
     let app = greenlight_server::app(state);
-    prepare(&app, stage).await;
+    prepare(&app, &clock, stage).await;
     Env {
         app,
         store,
@@ -151,9 +162,10 @@ async fn env(stage: Stage) -> Env {
     }
 }
 
-async fn prepare(app: &Router, stage: Stage) {
+async fn prepare(app: &Router, clock: &greenlight_server::clock::TestClock, stage: Stage) {
     let lead = Caller::Role(Role::EngineeringLead).token();
     let qa = Caller::Role(Role::QaLead).token();
+    let policy = Policy::default();
     let mut steps = vec![
         (
             Stage::Planned,
@@ -194,9 +206,62 @@ async fn prepare(app: &Router, stage: Stage) {
         "/api/v1/releases/1.4.0/deployments/current/complete".into(),
         json!({}),
     ));
-    for (needed, token, path, body) in steps {
+    for gate in policy.gates.of(GatePhase::StagingValidation) {
+        steps.push((
+            Stage::Production,
+            qa.clone(),
+            "/api/v1/releases/1.4.0/gates".into(),
+            json!({"phase": "staging_validation", "gate": gate.name, "passed": true}),
+        ));
+    }
+    for role in [Role::EngineeringLead, Role::QaLead, Role::ProductOwner] {
+        steps.push((
+            Stage::Production,
+            Caller::Role(role).token(),
+            "/api/v1/releases/1.4.0/approvals".into(),
+            json!({"role": role.as_str()}),
+        ));
+    }
+    for role in go_no_go_participants(&policy, ReleaseType::Standard) {
+        steps.push((
+            Stage::Production,
+            Caller::Role(role).token(),
+            "/api/v1/releases/1.4.0/go-no-go".into(),
+            json!({"role": role.as_str(), "vote": "go"}),
+        ));
+    }
+    steps.push((
+        Stage::Production,
+        Caller::Admin.token(),
+        "/api/v1/environments/production/baseline".into(),
+        json!({"version": "1.3.0"}),
+    ));
+    // The steps from here on run at `PRODUCTION_AT`.
+    let deploy_from = steps.len();
+    steps.push((
+        Stage::Production,
+        lead.clone(),
+        "/api/v1/releases/1.4.0/deployments".into(),
+        json!({"environment": "production"}),
+    ));
+    steps.push((
+        Stage::Production,
+        lead.clone(),
+        "/api/v1/releases/1.4.0/deployments/current/complete".into(),
+        json!({}),
+    ));
+    steps.push((
+        Stage::RollingBack,
+        Caller::Role(ROLLBACK_INITIATOR).token(),
+        "/api/v1/releases/1.4.0/rollback".into(),
+        json!({"reason": "high_error_rate"}),
+    ));
+    for (i, (needed, token, path, body)) in steps.into_iter().enumerate() {
         if needed > stage {
             break;
+        }
+        if i == deploy_from {
+            clock.set(PRODUCTION_AT.parse().unwrap());
         }
         let (status, answer) = call(app, Method::POST, &path, Some(&token), Some(body)).await;
         assert!(status.is_success(), "setup {path}: {status} {answer}");
@@ -215,6 +280,16 @@ struct Case {
     /// go-no-go: you act in a role you hold).
     permitted: Option<Vec<Role>>,
     body: fn(Caller) -> Value,
+}
+
+/// Who may end a run (the core's `require_run_owner`): whoever started it, or a role the table
+/// lists for starting one. Each role is one user here, so the initiator is their role's user.
+fn run_owner(initiator: Role, action: Action) -> Vec<Role> {
+    let mut roles = table(action);
+    if !roles.contains(&initiator) {
+        roles.push(initiator);
+    }
+    roles
 }
 
 fn own_role(caller: Caller) -> Value {
@@ -344,6 +419,18 @@ fn cases() -> Vec<Case> {
             InitiateRollback,
             |_| json!({"reason": "errors"}),
         ),
+        Case {
+            path: "/api/v1/releases/1.4.0/rollback/complete",
+            stage: Stage::RollingBack,
+            permitted: Some(run_owner(ROLLBACK_INITIATOR, InitiateRollback)),
+            body: |_| json!({}),
+        },
+        Case {
+            path: "/api/v1/releases/1.4.0/rollback/fail",
+            stage: Stage::RollingBack,
+            permitted: Some(run_owner(ROLLBACK_INITIATOR, InitiateRollback)),
+            body: |_| json!({"reason": "rollback_hook_failed"}),
+        },
         case(
             "/api/v1/releases/1.4.0/action-items/root_cause/complete",
             Stage::Staging,
@@ -913,11 +1000,6 @@ const OTHER_COMMANDS: &[&str] = &[
     "DELETE /api/v1/tokens/{id}",
     "POST /api/v1/environments/{environment}/baseline",
     "DELETE /api/v1/comms/recipients/{audience}/{address}",
-    // Not yet walked here: finishing a rollback needs a release in production (approvals,
-    // Go/No-Go, a window). The core allows it to the rollback's initiator or a role with
-    // initiate_rollback (`require_run_owner`).
-    "POST /api/v1/releases/{key}/rollback/complete",
-    "POST /api/v1/releases/{key}/rollback/fail",
 ];
 
 /// Removing a recipient follows `communicate_maintenance`; another user's password and
