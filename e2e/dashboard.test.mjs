@@ -45,7 +45,7 @@ async function signIn(token) {
   await axeClean(page, 'sign-in');
   await page.getByLabel('API token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/ui/releases');
+  await page.waitForURL('**/ui/home');
   return page;
 }
 

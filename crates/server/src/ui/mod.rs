@@ -15,6 +15,7 @@ mod audit;
 mod calendar;
 mod charts;
 mod flags;
+mod home;
 mod metrics;
 mod params;
 mod release;
@@ -55,7 +56,9 @@ const LOGIN_FORM_MINUTES: i64 = 60;
 /// The dashboard's routes, under `/ui`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/ui", get(|| async { Redirect::to("/ui/releases") }))
+        .route("/", get(|| async { Redirect::to("/ui/home") }))
+        .route("/ui", get(|| async { Redirect::to("/ui/home") }))
+        .route("/ui/home", get(home::page))
         .route("/ui/login", get(login_page).post(sign_in::sign_in))
         .route("/ui/logout", post(logout))
         .merge(release::routes())
@@ -90,6 +93,7 @@ fn templates() -> &'static Environment<'static> {
             ("confirm.html", include_str!("templates/confirm.html")),
             ("calendar.html", include_str!("templates/calendar.html")),
             ("audit.html", include_str!("templates/audit.html")),
+            ("home.html", include_str!("templates/home.html")),
         ];
         for (name, source) in sources {
             if let Err(err) = env.add_template(name, source) {

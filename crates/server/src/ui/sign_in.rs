@@ -198,7 +198,7 @@ async fn start_session(state: &AppState, user: &User) -> Response {
     let used = set_cookie(LOGIN_COOKIE, "", 0, false);
     (
         AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, used)]),
-        Redirect::to("/ui/releases"),
+        Redirect::to("/ui/home"),
     )
         .into_response()
 }

@@ -1,0 +1,125 @@
+//! The dashboard's home page against a real server: `/` leads to it (or to the sign-in), and
+//! each role sees Now, Next, Waiting on (its own actions first, as links to the forms) and Flags.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+use support::dashboard::{browser, get, sign_in};
+use support::{Server, assert_ok, databases};
+
+/// The home page's HTML for `cookie` (with the slashes that minijinja escapes put back).
+fn home(server: &Server, cookie: &str) -> String {
+    let response = get(server, cookie, "/ui/home");
+    assert_eq!(response.status().as_u16(), 200);
+    response.text().unwrap().replace("&#x2f;", "/")
+}
+
+/// The part of `html` from heading `id` to the next section.
+fn part<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html.find(&format!(r#"id="{id}""#)).expect(id);
+    let rest = &html[start..];
+    &rest[..rest.find("</section>").unwrap()]
+}
+
+#[test]
+fn the_home_page_shows_each_role_what_is_live_next_and_waiting_on_them() {
+    for db in databases() {
+        let server = Server::start(&db);
+        let erin = server.add_user("erin", "engineering_lead");
+        let quinn = server.add_user("quinn", "qa_lead");
+        let paula = server.add_user("paula", "product_owner");
+        let oscar = server.add_user("oscar", "on_call_engineer");
+        server.set_clock("2026-11-24T18:00:00Z");
+
+        // Signed out, `/` and the home page lead to the sign-in.
+        let root = browser().get(format!("{}/", server.url)).send().unwrap();
+        assert_eq!(root.status().as_u16(), 303, "{}", db.name);
+        assert_eq!(root.headers()["location"], "/ui/home");
+        let anonymous = browser()
+            .get(format!("{}/ui/home", server.url))
+            .send()
+            .unwrap();
+        assert_eq!(anonymous.headers()["location"], "/ui/login");
+
+        let lead = sign_in(&server, &erin);
+        let empty = home(&server, &lead);
+        assert!(
+            empty.contains("Nothing is live in production yet."),
+            "{empty}"
+        );
+        assert!(empty.contains("No release in flight."), "{empty}");
+
+        assert_ok(&server.cli(&erin, &["release", "plan", "--version", "1.4.0"]));
+        assert_ok(&server.cli(
+            &erin,
+            &["flag", "create", "new-rhythm-game", "--kind", "release"],
+        ));
+        assert_ok(&server.cli(&erin, &["flag", "advance", "new-rhythm-game"]));
+
+        // The engineering lead: every part, the release's phase as progress, countdowns in
+        // relative and local time, gates by their spec wording with a link to the form.
+        let html = home(&server, &lead);
+        for heading in ["Now", "Next", "Waiting on", "Flags"] {
+            assert!(
+                html.contains(&format!(">{heading}</h2>")),
+                "{heading}: {html}"
+            );
+        }
+        let next = part(&html, "next-h");
+        assert!(
+            next.contains(r#"<a href="/ui/releases/1.4.0">1.4.0</a>"#),
+            "{next}"
+        );
+        assert!(
+            next.contains(r#"<li class="current" aria-current="step">Planning</li>"#),
+            "{next}"
+        );
+        assert!(next.contains("Code freeze: in "), "{next}");
+        assert!(next.contains("Deployment window ("), "{next}");
+        assert!(next.contains("Go/No-Go meeting: in "), "{next}");
+        let waiting = part(&html, "waiting-h");
+        assert!(waiting.contains("You can do:"), "{waiting}");
+        assert!(
+            waiting.contains("Gate: All features merged and code reviewed: <a href=\"/ui/releases/1.4.0#gates\">Record the gate"),
+            "{waiting}"
+        );
+        assert!(!html.contains("features_merged_and_reviewed"), "{html}");
+        let flags = part(&html, "flags-h");
+        assert!(flags.contains("new-rhythm-game"), "{flags}");
+        assert!(flags.contains(" min</td>"), "dwell left: {flags}");
+        assert!(flags.contains("kill switch and restore"), "{flags}");
+
+        // The QA lead records gates too.
+        let qa = home(&server, &sign_in(&server, &quinn));
+        assert!(
+            part(&qa, "waiting-h").contains("Gate: All features merged"),
+            "{qa}"
+        );
+        assert!(part(&qa, "waiting-h").contains("You can do:"), "{qa}");
+
+        // The product owner cannot record gates: they are listed with who can.
+        let po = home(&server, &sign_in(&server, &paula));
+        let po_waiting = part(&po, "waiting-h");
+        assert!(
+            !po_waiting.contains("Gate: All features merged and code reviewed: <a"),
+            "{po_waiting}"
+        );
+        assert!(
+            po_waiting
+                .contains("Gate: All features merged and code reviewed; who can: erin, quinn"),
+            "{po_waiting}"
+        );
+        assert!(!part(&po, "flags-h").contains("kill switch"), "{po}");
+
+        // The on-call engineer may pull the kill switch, not record gates.
+        let oc = home(&server, &sign_in(&server, &oscar));
+        assert!(
+            part(&oc, "flags-h").contains("kill switch and restore"),
+            "{oc}"
+        );
+        assert!(
+            part(&oc, "waiting-h").contains("who can: erin, quinn"),
+            "{oc}"
+        );
+    }
+}
