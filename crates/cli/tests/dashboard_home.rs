@@ -1,10 +1,11 @@
 //! The dashboard's home page against a real server: `/` leads to it (or to the sign-in), and
-//! each role sees Now, Next, Waiting on (its own actions first, as links to the forms) and Flags.
+//! each role sees Now, Next, Waiting on (its own actions first, as links to the forms) and Flags;
+//! the flags page restores a killed flag.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
-use support::dashboard::{browser, get, sign_in};
+use support::dashboard::{browser, csrf, get, post, sign_in};
 use support::{Server, assert_ok, databases};
 
 /// The home page's HTML for `cookie` (with the slashes that minijinja escapes put back).
@@ -121,5 +122,31 @@ fn the_home_page_shows_each_role_what_is_live_next_and_waiting_on_them() {
             part(&oc, "waiting-h").contains("who can: erin, quinn"),
             "{oc}"
         );
+
+        // The flags page: a killed flag gets a restore button (for those who may restore),
+        // and its dwell does not apply.
+        let token = csrf(&home(&server, &lead));
+        let kill = [("csrf", token.as_str()), ("reason", "crashes on load")];
+        let killed = post(&server, &lead, "/ui/flags/new-rhythm-game/kill", &kill);
+        let killed = killed.text().unwrap().replace("&#x2f;", "/");
+        assert!(killed.contains("Restore new-rhythm-game"), "{killed}");
+        assert!(killed.contains("does not apply"), "{killed}");
+        let po_flags = get(&server, &sign_in(&server, &paula), "/ui/flags");
+        assert!(!po_flags.text().unwrap().contains("Restore new-rhythm-game"));
+        assert!(part(&home(&server, &lead), "flags-h").contains("KILLED"));
+        let restore = [("csrf", token.as_str())];
+        let restored = post(
+            &server,
+            &lead,
+            "/ui/flags/new-rhythm-game/restore",
+            &restore,
+        );
+        assert_eq!(restored.status().as_u16(), 200);
+        let restored = restored.text().unwrap();
+        assert!(
+            restored.contains("new-rhythm-game is restored"),
+            "{restored}"
+        );
+        assert!(!restored.contains("Restore new-rhythm-game"), "{restored}");
     }
 }
