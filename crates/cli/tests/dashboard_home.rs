@@ -6,7 +6,7 @@
 
 mod support;
 use support::dashboard::{browser, csrf, get, post, sign_in};
-use support::{Server, assert_ok, databases};
+use support::{Db, Server, assert_ok, databases, stdout};
 
 /// The home page's HTML for `cookie` (with the slashes that minijinja escapes put back).
 fn home(server: &Server, cookie: &str) -> String {
@@ -149,4 +149,53 @@ fn the_home_page_shows_each_role_what_is_live_next_and_waiting_on_them() {
         );
         assert!(!restored.contains("Restore new-rhythm-game"), "{restored}");
     }
+}
+
+#[test]
+fn greenlight_status_prints_now_next_and_waiting_on_and_the_same_as_json() {
+    let db = Db::sqlite();
+    let server = Server::start(&db);
+    let erin = server.add_user("erin", "engineering_lead");
+    let paula = server.add_user("paula", "product_owner");
+    server.set_clock("2026-11-24T18:00:00Z");
+    assert_ok(&server.cli(&erin, &["release", "plan", "--version", "1.4.0"]));
+
+    let out = server.cli(&erin, &["status"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    for part in ["Now\n", "Next\n", "Waiting on\n"] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    assert!(text.contains("nothing live in production yet"), "{text}");
+    assert!(
+        text.contains("1.4.0 (standard): [Planning] → Staging"),
+        "{text}"
+    );
+    assert!(text.contains("    Code freeze: in "), "{text}");
+    assert!(
+        text.contains("    YOU: Gate: All features merged and code reviewed"),
+        "{text}"
+    );
+
+    // The product owner: the same gates, with who can record them.
+    let po = stdout(&server.cli(&paula, &["status"]));
+    assert!(
+        po.contains("Gate: All features merged and code reviewed (who can: erin)"),
+        "{po}"
+    );
+
+    let json = server.cli_json(&erin, &["status"]);
+    assert!(json["now"].is_null(), "{json}");
+    assert_eq!(json["next"][0]["version"], "1.4.0");
+    assert_eq!(json["next"][0]["phase"], "Planning");
+    let mine = json["waiting"][0]["mine"].as_array().unwrap();
+    assert!(
+        mine.iter()
+            .any(|i| i["what"] == "Gate: All features merged and code reviewed"),
+        "{json}"
+    );
+
+    // Without a token: a clear refusal.
+    let anonymous = server.cli("", &["status"]);
+    assert_ne!(support::code(&anonymous), 0);
 }

@@ -479,6 +479,7 @@ async fn reads_need_a_token_and_are_open_to_every_role() {
         "/api/v1/permissions",
         "/api/v1/window",
         "/api/v1/calendar",
+        "/api/v1/home",
         "/api/v1/comms",
         "/api/v1/comms/recipients",
     ];

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use greenlight_core::calendar::{MilestoneKind, all_blackouts, release_milestones};
 use greenlight_core::release::GoNoGo;
-use greenlight_core::roles::Action;
+use greenlight_core::roles::{Action, Actor};
 use greenlight_core::{ReleaseStatus, Role};
 use greenlight_store::{ReleaseFilter, StoredRelease};
 use jiff::{SignedDuration, Timestamp};
@@ -35,8 +35,18 @@ const PHASES: [&str; 5] = [
 
 /// Everything the home page shows, for the signed-in person.
 async fn home_context(state: &AppState, signed: &Signed) -> Result<Value, ApiError> {
+    let mut context = home_data(state, &signed.actor).await?;
+    if let (Some(context), Value::Object(shared)) = (context.as_object_mut(), signed.context()) {
+        context.extend(shared);
+    }
+    Ok(context)
+}
+
+/// The home page's data for `actor`: `now`, `next`, `waiting`, `blackout` and `flags`, also
+/// served as JSON by `GET /api/v1/home` (for `greenlight status`).
+pub(crate) async fn home_data(state: &AppState, actor: &Actor) -> Result<Value, ApiError> {
     let now = state.clock.now();
-    let mut context = signed.context();
+    let mut context = json!({ "generated_at": now });
     let live = state
         .store
         .releases(&ReleaseFilter {
@@ -69,7 +79,7 @@ async fn home_context(state: &AppState, signed: &Signed) -> Result<Value, ApiErr
     for stored in &flight {
         let view = release_view(stored, &state.policy, now);
         next.push(next_part(state, stored, &view, now));
-        waiting.push(waiting_part(signed, &view, &users, now));
+        waiting.push(waiting_part(actor, &view, &users, now));
     }
     context["next"] = json!(next);
     context["waiting"] = json!(waiting);
@@ -92,7 +102,7 @@ async fn home_context(state: &AppState, signed: &Signed) -> Result<Value, ApiErr
             })
         });
     context["flags"] = flags_part(state, now).await?;
-    context["may_kill"] = json!(signed.actor.may(Action::KillFeatureFlag));
+    context["may_kill"] = json!(actor.may(Action::KillFeatureFlag));
     Ok(context)
 }
 
@@ -211,7 +221,7 @@ fn phase_index(view: &ReleaseView) -> usize {
 
 /// What a release waits on and who can unblock it; the signed-in person's own part first.
 fn waiting_part(
-    signed: &Signed,
+    actor: &Actor,
     view: &ReleaseView,
     users: &[greenlight_store::User],
     now: Timestamp,
@@ -225,7 +235,7 @@ fn waiting_part(
             .map(|u| u.id.clone())
             .collect()
     };
-    let mine_role = |role: Role| signed.session.user.roles.contains(&role);
+    let mine_role = |role: Role| actor.has(role);
     let mut mine = Vec::new();
     let mut others = Vec::new();
     // Gates without a result, in the first phase not passed (the one that blocks now).
@@ -241,7 +251,7 @@ fn waiting_part(
                 "link": link("gates"),
                 "action": "Record the gate's result",
             });
-            if signed.actor.may(Action::RecordGateResult) {
+            if actor.may(Action::RecordGateResult) {
                 mine.push(item);
             } else {
                 others.push(item);
@@ -296,7 +306,7 @@ fn waiting_part(
             "link": link("actions-h"),
             "action": "Mark done",
         });
-        if signed.actor.may(Action::CompleteActionItem) {
+        if actor.may(Action::CompleteActionItem) {
             mine.push(entry);
         } else {
             others.push(entry);

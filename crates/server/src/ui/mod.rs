@@ -15,7 +15,7 @@ mod audit;
 mod calendar;
 mod charts;
 mod flags;
-mod home;
+pub(crate) mod home;
 mod metrics;
 mod params;
 mod release;
