@@ -333,7 +333,8 @@ async fn flags_part(state: &AppState, now: Timestamp) -> Result<Value, ApiError>
             Some(json!({
                 "key": s.flag.key,
                 "stage": stage,
-                "dwell": (dwell > 0 && killed.is_none()).then(|| minutes(dwell)),
+                "dwell": (dwell > 0 && killed.is_none() && view.next_stage.is_some())
+                    .then(|| minutes(dwell)),
                 "next": view.next_stage.clone(),
                 "killed": killed,
             }))
