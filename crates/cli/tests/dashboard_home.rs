@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
+use greenlight_core::gates::GatePhase;
 use support::dashboard::{browser, csrf, get, post, sign_in};
-use support::{Db, Server, assert_ok, databases, stdout};
+use support::{ADMIN, Db, Server, assert_ok, databases, record_gates, stdout};
 
 /// The home page's HTML for `cookie` (with the slashes that minijinja escapes put back).
 fn home(server: &Server, cookie: &str) -> String {
@@ -156,8 +157,28 @@ fn greenlight_status_prints_now_next_and_waiting_on_and_the_same_as_json() {
     let db = Db::sqlite();
     let server = Server::start(&db);
     let erin = server.add_user("erin", "engineering_lead");
+    let quinn = server.add_user("quinn", "qa_lead");
     let paula = server.add_user("paula", "product_owner");
     server.set_clock("2026-11-24T18:00:00Z");
+    // Hotfix 1.3.1 live in production (the health monitor has no data: no charts to print).
+    let baseline = ["environments", "baseline", "--env", "production", "1.3.0"];
+    assert_ok(&server.cli(ADMIN, &baseline));
+    let hotfix = [
+        "hotfix",
+        "start",
+        "--title",
+        "score sync",
+        "--trigger",
+        "score_recording_failure",
+    ];
+    assert_ok(&server.cli(&erin, &hotfix));
+    record_gates(&server, &quinn, "1.3.1", GatePhase::Hotfix);
+    assert_ok(&server.cli(&erin, &["deploy", "1.3.1"]));
+    assert_ok(&server.cli(&erin, &["deployment", "complete", "1.3.1"]));
+    assert_ok(&server.cli(&erin, &["approve", "1.3.1", "--role", "engineering_lead"]));
+    assert_ok(&server.cli(&quinn, &["approve", "1.3.1", "--role", "qa_lead"]));
+    assert_ok(&server.cli(&erin, &["deploy", "1.3.1"]));
+    assert_ok(&server.cli(&erin, &["deployment", "complete", "1.3.1"]));
     assert_ok(&server.cli(&erin, &["release", "plan", "--version", "1.4.0"]));
 
     let out = server.cli(&erin, &["status"]);
@@ -166,7 +187,10 @@ fn greenlight_status_prints_now_next_and_waiting_on_and_the_same_as_json() {
     for part in ["Now\n", "Next\n", "Waiting on\n"] {
         assert!(text.contains(part), "{part}: {text}");
     }
-    assert!(text.contains("nothing live in production yet"), "{text}");
+    assert!(
+        text.contains("  1.3.1 live in production since now, "),
+        "{text}"
+    );
     assert!(
         text.contains("1.4.0 (standard): [Planning] → Staging"),
         "{text}"
@@ -180,12 +204,13 @@ fn greenlight_status_prints_now_next_and_waiting_on_and_the_same_as_json() {
     // The product owner: the same gates, with who can record them.
     let po = stdout(&server.cli(&paula, &["status"]));
     assert!(
-        po.contains("Gate: All features merged and code reviewed (who can: erin)"),
+        po.contains("Gate: All features merged and code reviewed (who can: erin, quinn)"),
         "{po}"
     );
 
     let json = server.cli_json(&erin, &["status"]);
-    assert!(json["now"].is_null(), "{json}");
+    assert_eq!(json["now"]["version"], "1.3.1", "{json}");
+    assert!(json.pointer("/now/health/charts/0/svg").is_none(), "{json}");
     assert_eq!(json["next"][0]["version"], "1.4.0");
     assert_eq!(json["next"][0]["phase"], "Planning");
     let mine = json["waiting"][0]["mine"].as_array().unwrap();

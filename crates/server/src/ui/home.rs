@@ -129,7 +129,7 @@ async fn now_part(state: &AppState, stored: &StoredRelease, now: Timestamp) -> V
         .as_array()
         .map(|v| {
             v.iter()
-                .filter(|v| v["state"] != "ok" && v["state"] != "healthy")
+                .filter(|v| v["state"] != "clear")
                 .cloned()
                 .collect()
         })
