@@ -1,6 +1,7 @@
 // The dashboard in a real headless Chromium (playwright-core driving Debian's `chromium`):
-// sign in, the release list, a release's detail page (First Contentful Paint and bytes
-// transferred measured), the kill switch, and axe-core on every page (no serious or critical
+// sign in, the home page for each role (its parts and what it offers that role; First
+// Contentful Paint and bytes measured), the release list, a release's detail page (the same
+// measures), the kill switch and restore, and axe-core on every page (no serious or critical
 // violation). Run by crates/cli/tests/dashboard_browser.rs, which starts the server and seeds it:
 //   GREENLIGHT_URL, GREENLIGHT_LEAD (engineering lead token), GREENLIGHT_QA (QA lead token),
 //   GREENLIGHT_PO (product owner token), GREENLIGHT_ADMIN (moves the server's test clock),
@@ -45,7 +46,7 @@ async function signIn(token) {
   await axeClean(page, 'sign-in');
   await page.getByLabel('API token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/ui/releases');
+  await page.waitForURL('**/ui/home');
   return page;
 }
 
@@ -120,6 +121,10 @@ test('an engineering lead signs in, reads a release and pulls the kill switch', 
   assert.match(await page.locator('table').innerText(), /KILLED: scores not saved on Safari/);
   await axeClean(page, 'flags');
   await shot(page, 'flags');
+  // A killed flag's restore button, for those who may restore it.
+  await page.getByRole('button', { name: 'Restore new-rhythm-game' }).click();
+  await page.getByRole('status').filter({ hasText: 'new-rhythm-game is restored' }).waitFor();
+  assert.doesNotMatch(await page.locator('table').innerText(), /KILLED/);
 
   await page.goto(`${url}/ui/metrics`);
   await axeClean(page, 'metrics');
@@ -134,6 +139,74 @@ test('an engineering lead signs in, reads a release and pulls the kill switch', 
   await page.getByRole('button', { name: /Sign out/ }).click();
   await page.waitForURL('**/ui/login');
   await page.close();
+});
+
+/** Signs in as `token`'s user, lands on the home page and checks its four parts and axe. */
+async function home(token, name) {
+  const page = await signIn(token);
+  for (const part of ['Now', 'Next', 'Waiting on', 'Flags']) {
+    await page.getByRole('heading', { level: 2, name: part }).waitFor();
+  }
+  // Releases in flight in train order, each with its phase as a progress line.
+  const trains = page.getByRole('heading', { level: 3 }).filter({ has: page.getByRole('link') });
+  assert.deepEqual(await trains.getByRole('link').allInnerTexts(), ['1.4.0', '1.5.0']);
+  assert.equal(await page.getByRole('list', { name: 'Phase of 1.4.0' }).getByRole('listitem').count(), 5);
+  await axeClean(page, `home (${name})`);
+  return page;
+}
+
+test('the home page offers each role its own part first', async () => {
+  // The engineering lead: the missing gate by its spec wording, with a link to the form,
+  // and approvals in their role; the flags' kill switch and restore.
+  const lead = await home(process.env.GREENLIGHT_LEAD, 'engineering lead');
+  const leadWaiting = await lead.locator('section[aria-labelledby="waiting-h"]').innerText();
+  assert.match(leadWaiting, /You can do:/);
+  assert.match(leadWaiting, /Gate: Security scan completed \(no critical vulnerabilities\): Record the gate's result/);
+  assert.doesNotMatch(await lead.locator('main').innerText(), /security_scan/);
+  assert.match(await lead.locator('.countdowns').first().innerText(), /Deployment window \(\w+\): (in|.* ago)/);
+  await lead.getByRole('link', { name: /kill switch and restore/ }).waitFor();
+  // First paint and bytes of the home page, measured as for the release page.
+  await lead.goto(`${url}/ui/home`);
+  await lead.getByRole('heading', { name: 'Waiting on' }).waitFor();
+  const perf = await lead.evaluate(async () => {
+    const fcp = await new Promise((resolve) => {
+      const found = (entries) => entries.find((e) => e.name === 'first-contentful-paint');
+      const now = found(performance.getEntriesByType('paint'));
+      if (now) return resolve(now.startTime);
+      new PerformanceObserver((list) => {
+        const entry = found(list.getEntries());
+        if (entry) resolve(entry.startTime);
+      }).observe({ type: 'paint', buffered: true });
+      setTimeout(() => resolve(null), 3000);
+    });
+    const nav = performance.getEntriesByType('navigation')[0];
+    const resources = performance.getEntriesByType('resource');
+    const bytes = nav.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0);
+    return { fcp, bytes };
+  });
+  console.log(`home: FCP ${perf.fcp?.toFixed(0)} ms, ${perf.bytes} bytes transferred`);
+  assert.ok(perf.fcp !== null && perf.fcp < 1000, `home FCP ${perf.fcp} ms (target < 1 s)`);
+  assert.ok(perf.bytes < 200 * 1024, `home ${perf.bytes} bytes (target < 200 KB)`);
+  await shot(lead, 'home');
+  await lead.getByRole('link', { name: "Record the gate's result" }).first().click();
+  await lead.waitForURL(/\/ui\/releases\/1\.4\.0#gates$/);
+  await lead.close();
+
+  // The QA lead records gates too, and approves as QA lead.
+  const qa = await home(process.env.GREENLIGHT_QA, 'QA lead');
+  const qaWaiting = await qa.locator('section[aria-labelledby="waiting-h"]').innerText();
+  assert.match(qaWaiting, /You can do:/);
+  assert.match(qaWaiting, /Approval by the QA lead: Approve/);
+  assert.equal(await qa.getByRole('link', { name: /kill switch/ }).count(), 0);
+  await qa.close();
+
+  // The product owner: their approval and vote first, the gates with who can record them.
+  const po = await home(process.env.GREENLIGHT_PO, 'product owner');
+  const poWaiting = await po.locator('section[aria-labelledby="waiting-h"]').innerText();
+  assert.match(poWaiting, /You can do:\s+Approval by the product owner: Approve/);
+  assert.match(poWaiting, /Gate: Security scan completed \(no critical vulnerabilities\); who can: erin, quinn/);
+  assert.equal(await po.getByRole('link', { name: "Record the gate's result" }).count(), 0);
+  await po.close();
 });
 
 test('a QA lead sees no kill switch and approves only as QA lead', async () => {
@@ -174,8 +247,10 @@ async function statusShows(page, status) {
 
 test('an engineering lead walks a release from its last gate to production and back', async () => {
   const [qa, po] = [process.env.GREENLIGHT_QA, process.env.GREENLIGHT_PO];
-  // Tuesday 1 December 2026, 10:00 in Los Angeles.
-  await setClock('2026-12-01T18:00:00Z');
+  // 1.4.0 makes way: a lower version still planned would keep 1.5.0 out of production.
+  await api(process.env.GREENLIGHT_LEAD, 'POST', '/releases/1.4.0/cancel', { reason: 'folded into 1.5.0' });
+  // Tuesday 15 December 2026, 10:00 in Los Angeles.
+  await setClock('2026-12-15T18:00:00Z');
   let page = await signIn(process.env.GREENLIGHT_LEAD);
   await page.goto(`${url}/ui/releases/1.5.0`);
 
@@ -217,8 +292,8 @@ test('an engineering lead walks a release from its last gate to production and b
   await page.getByRole('button', { name: 'Vote' }).click();
   await page.getByText('Go/No-Go: go').waitFor();
 
-  // Production on Thursday 3 December, 14:30, inside the window; a new day, a new session.
-  await setClock('2026-12-03T22:30:00Z');
+  // Production on Thursday 17 December, 14:30, inside the window; a new day, a new session.
+  await setClock('2026-12-17T22:30:00Z');
   await page.close();
   page = await signIn(process.env.GREENLIGHT_LEAD);
   await page.goto(`${url}/ui/releases/1.5.0`);

@@ -48,6 +48,9 @@ pub enum Command {
     Window(WindowCommand),
     /// The planned releases of a date range with their milestones.
     Calendar(CalendarArgs),
+    /// Where things stand, from the server, for you: what is live now, what comes next, and
+    /// what waits on whom (your own part first), with flags rolling out (`--json` for the data).
+    Status,
     /// The policy: show the effective one, check a file.
     #[command(subcommand)]
     Policy(PolicyCommand),

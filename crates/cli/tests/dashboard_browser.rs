@@ -67,14 +67,15 @@ fn the_dashboard_in_a_real_browser() {
         "1.4.0",
         greenlight_core::gates::GatePhase::Planning,
     );
-    // The release the browser walks: everything of Phase 1 but its security scan.
+    // The release the browser walks (after 1.4.0: versions reach production in increasing
+    // order, so the walk cancels 1.4.0 first): everything of Phase 1 but its security scan.
     let plan = [
         "release",
         "plan",
         "--version",
         "1.5.0",
         "--date",
-        "2026-12-03T14:00",
+        "2026-12-17T14:00",
     ];
     assert_ok(&server.cli(&erin, &plan));
     assert_ok(&server.cli(&erin, &["release", "freeze", "1.5.0"]));

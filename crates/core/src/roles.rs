@@ -212,6 +212,7 @@ pub const OPEN_READS: &[&str] = &[
     "/api/v1/policy",
     "/api/v1/window",
     "/api/v1/calendar",
+    "/api/v1/home",
 ];
 
 impl Action {

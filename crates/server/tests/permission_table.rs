@@ -728,7 +728,8 @@ async fn every_read_endpoint_is_in_the_table_and_follows_it() {
 async fn dashboard_reads_follow_the_table() {
     use Action::*;
     let current = env(Stage::Frozen).await;
-    let pages: [(&str, Read); 9] = [
+    let pages: [(&str, Read); 10] = [
+        ("/ui/home", Read::Open),
         ("/ui/releases", Read::Open),
         ("/ui/releases/1.4.0", Read::Open),
         ("/ui/releases/1.4.0/runbook", Read::Open),

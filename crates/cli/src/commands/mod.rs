@@ -15,6 +15,7 @@ mod remote;
 mod rollback;
 mod runs;
 mod serve;
+mod status;
 mod tour;
 mod version;
 mod window;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Version(cmd)) => version::run(&env, cmd),
         Some(Command::Window(cmd)) => window::run(&env, cmd),
         Some(Command::Calendar(args)) => calendar::run(&env, args),
+        Some(Command::Status) => status::run(&env, &api()?),
         Some(Command::Policy(cmd)) => policy::run(&env, cmd),
         Some(Command::Rollback(RollbackArgs {
             command: Some(RollbackCommand::Classify(args)),

@@ -53,6 +53,7 @@ async fn serve(policy: Policy, args: ServeArgs) -> anyhow::Result<()> {
         env!("CARGO_PKG_VERSION"),
         redact(&args.database_url)
     );
+    println!("Dashboard: http://{addr}/ (sign in with a password or an API token)");
     println!("API docs: http://{addr}/api/v1/openapi.json");
     match &server.bootstrap_token {
         // Whoever set the variable knows the token; printing it would only copy a secret into
@@ -85,5 +86,7 @@ fn print_first_run(addr: &str, token: &str) {
         "    greenlight release plan --version 1.0.0            # as erin; later versions are proposed"
     );
     println!("    greenlight release list");
+    println!();
+    println!("Or open the dashboard at http://{addr}/ and sign in as `admin` with that token.");
     println!();
 }

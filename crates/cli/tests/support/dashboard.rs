@@ -66,7 +66,7 @@ pub fn sign_in(server: &Server, token: &str) -> String {
 /// used login token was cleared.
 pub fn session_of(response: Response) -> String {
     assert_eq!(response.status().as_u16(), 303);
-    assert_eq!(response.headers()["location"], "/ui/releases");
+    assert_eq!(response.headers()["location"], "/ui/home");
     let set = set_cookie_header(&response, "gl_session").expect("a session cookie");
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/ui", "Max-Age=43200"] {
         assert!(set.contains(attribute), "{set}");

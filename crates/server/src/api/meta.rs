@@ -14,6 +14,7 @@ use greenlight_core::{Action, ReleaseType, Role};
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::views::{WindowView, window_view};
@@ -231,4 +232,27 @@ fn same_secret(given: &str, expected: &str) -> bool {
         .zip(b.iter())
         .fold(0u8, |acc, (x, y)| acc | (x ^ y))
         == 0
+}
+
+/// The caller's home: the release live in production (`now`), the releases in flight in train
+/// order with their phase and countdowns (`next`), what each waits on and who can unblock it,
+/// the caller's own part first (`waiting`), the next blackout, and flags rolling out or killed.
+/// Bounded: never reads the whole history. `greenlight status` prints it.
+#[utoipa::path(get, path = "/api/v1/home", tag = "policy",
+    responses((status = 200, description = "now, next, waiting, blackout and flags", body = Object),
+        (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn home(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    let mut home = crate::ui::home::home_data(&state, &auth.actor).await?;
+    // The charts are the page's drawing; the API keeps the numbers.
+    // (`pointer_mut`, not indexing: indexing would turn a null `now` into an object.)
+    if let Some(charts) = home
+        .pointer_mut("/now/health/charts")
+        .and_then(Value::as_array_mut)
+    {
+        for chart in charts.iter_mut().filter_map(|c| c.as_object_mut()) {
+            chart.remove("svg");
+        }
+    }
+    Ok(Json(home))
 }

@@ -118,6 +118,7 @@ pub fn routes() -> Router<AppState> {
         .route("/permissions", get(meta::permissions))
         .route("/window", get(meta::window))
         .route("/calendar", get(meta::calendar))
+        .route("/home", get(meta::home))
         .route(
             "/flags",
             get(crate::flags::api::list).post(crate::flags::api::create),
@@ -211,7 +212,7 @@ pub fn evaluation_routes<S>(flags: std::sync::Arc<crate::flags::Flags>) -> Route
         admin::environments, admin::baseline, admin::me, admin::users, admin::create_user,
         admin::update_user, admin::tokens, admin::create_token, admin::revoke_token,
         admin::set_password, admin::clear_password,
-        meta::policy, meta::permissions, meta::window, meta::calendar,
+        meta::policy, meta::permissions, meta::window, meta::calendar, meta::home,
         meta::healthz, meta::readyz,
         crate::health::ingest::ingest, crate::health::view::health, evidence::upload,
         crate::flags::api::list, crate::flags::api::create, crate::flags::api::show,

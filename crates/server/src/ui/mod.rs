@@ -17,6 +17,7 @@ mod audit;
 mod calendar;
 mod charts;
 mod flags;
+pub(crate) mod home;
 pub mod login_token;
 mod metrics;
 mod params;
@@ -58,7 +59,9 @@ const LOGIN_FORM_MINUTES: i64 = 60;
 /// The dashboard's routes, under `/ui`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/ui", get(|| async { Redirect::to("/ui/releases") }))
+        .route("/", get(|| async { Redirect::to("/ui/home") }))
+        .route("/ui", get(|| async { Redirect::to("/ui/home") }))
+        .route("/ui/home", get(home::page))
         .route("/ui/login", get(login_page).post(sign_in::sign_in))
         .route("/ui/logout", post(logout))
         .merge(release::routes())
@@ -93,6 +96,7 @@ fn templates() -> &'static Environment<'static> {
             ("confirm.html", include_str!("templates/confirm.html")),
             ("calendar.html", include_str!("templates/calendar.html")),
             ("audit.html", include_str!("templates/audit.html")),
+            ("home.html", include_str!("templates/home.html")),
         ];
         for (name, source) in sources {
             if let Err(err) = env.add_template(name, source) {

@@ -296,7 +296,7 @@ fn hotfix(state: &AppState, view: &ReleaseView) -> Value {
 
 /// Each health metric over the last [`HEALTH_MINUTES`] as an SVG line chart with its target and
 /// rollback threshold, and the triggers' verdicts.
-async fn health(state: &AppState, release: &greenlight_core::Release) -> Value {
+pub(super) async fn health(state: &AppState, release: &greenlight_core::Release) -> Value {
     let view = crate::health::view::health_view(state, release, HEALTH_MINUTES).await;
     let charts: Vec<Value> = view
         .metrics

@@ -250,7 +250,7 @@ async fn start_session(state: &AppState, user: &User, token_id: Option<uuid::Uui
     let used = set_cookie(LOGIN_COOKIE, "", 0, secure);
     (
         AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, used)]),
-        Redirect::to("/ui/releases"),
+        Redirect::to("/ui/home"),
     )
         .into_response()
 }
