@@ -89,7 +89,7 @@ pub(crate) async fn home_data(state: &AppState, actor: &Actor) -> Result<Value, 
             .map(|w| w["mine"].as_array().map_or(0, Vec::len))
             .sum::<usize>()
     );
-    context["blackout"] = all_blackouts(&state.policy)
+    context["blackout"] = all_blackouts(state.policy.as_ref())
         .into_iter()
         .filter(|b| b.end > now)
         .min_by_key(|b| b.start)
@@ -167,7 +167,7 @@ fn next_part(
             json!({ "name": name, "step": step })
         })
         .collect();
-    let mut countdowns: Vec<Value> = release_milestones(&state.policy, &stored.release)
+    let mut countdowns: Vec<Value> = release_milestones(state.policy.as_ref(), &stored.release)
         .into_iter()
         .filter(|m| m.kind != MilestoneKind::Production)
         .map(|m| json!({ "what": m.kind.label(), "done": m.done, "when": when(state, m.at, now), "at": m.at }))
