@@ -4,7 +4,8 @@
 // measures), the kill switch and restore, and axe-core on every page (no serious or critical
 // violation). Run by crates/cli/tests/dashboard_browser.rs, which starts the server and seeds it:
 //   GREENLIGHT_URL, GREENLIGHT_LEAD (engineering lead token), GREENLIGHT_QA (QA lead token),
-//   GREENLIGHT_PO (product owner token), GREENLIGHT_ADMIN (moves the server's test clock),
+//   GREENLIGHT_PO (product owner token), GREENLIGHT_ONCALL (on-call engineer token),
+//   GREENLIGHT_SYSADMIN (system administrator token), GREENLIGHT_ADMIN (moves the test clock),
 //   CHROMIUM (the browser), SCREENSHOTS (a directory, optional).
 // Release 1.5.0 is walked through its page: the last Phase 1 gate, staging, approvals and Go,
 // production, rollback; runbook progress arrives live (the page reloads itself when a run ends).
@@ -207,6 +208,25 @@ test('the home page offers each role its own part first', async () => {
   assert.match(poWaiting, /Gate: Security scan completed \(no critical vulnerabilities\); who can: erin, quinn/);
   assert.equal(await po.getByRole('link', { name: "Record the gate's result" }).count(), 0);
   await po.close();
+
+  // The on-call engineer pulls kill switches but records no gate and approves nothing: the
+  // blockers are listed with who can clear them, and nothing is offered as theirs.
+  const oncall = await home(process.env.GREENLIGHT_ONCALL, 'on-call engineer');
+  const oncallWaiting = await oncall.locator('section[aria-labelledby="waiting-h"]').innerText();
+  assert.doesNotMatch(oncallWaiting, /You can do:/);
+  assert.match(oncallWaiting, /Approval by the QA lead; who can: quinn/);
+  assert.equal(await oncall.getByRole('link', { name: "Record the gate's result" }).count(), 0);
+  await oncall.getByRole('link', { name: /kill switch and restore/ }).waitFor();
+  await oncall.close();
+
+  // The system administrator watches: the same blockers, no kill switch.
+  const admin = await home(process.env.GREENLIGHT_SYSADMIN, 'system administrator');
+  const adminWaiting = await admin.locator('section[aria-labelledby="waiting-h"]').innerText();
+  assert.doesNotMatch(adminWaiting, /You can do:/);
+  assert.match(adminWaiting, /Gate: Security scan completed \(no critical vulnerabilities\); who can: erin, quinn/);
+  assert.equal(await admin.getByRole('link', { name: /kill switch/ }).count(), 0);
+  await admin.getByRole('link', { name: 'All flags' }).waitFor();
+  await admin.close();
 });
 
 test('a QA lead sees no kill switch and approves only as QA lead', async () => {

@@ -56,6 +56,8 @@ fn the_dashboard_in_a_real_browser() {
     let erin = server.add_user("erin", "engineering_lead");
     let quinn = server.add_user("quinn", "qa_lead");
     let pat = server.add_user("pat", "product_owner");
+    let olga = server.add_user("olga", "on_call_engineer");
+    let sam = server.add_user("sam", "system_admin");
     let baseline = ["environments", "baseline", "--env", "production", "1.3.0"];
     assert_ok(&server.cli(ADMIN, &baseline));
     server.set_clock("2026-11-24T18:00:00Z");
@@ -107,6 +109,8 @@ fn the_dashboard_in_a_real_browser() {
         .env("GREENLIGHT_LEAD", &erin)
         .env("GREENLIGHT_QA", &quinn)
         .env("GREENLIGHT_PO", &pat)
+        .env("GREENLIGHT_ONCALL", &olga)
+        .env("GREENLIGHT_SYSADMIN", &sam)
         .env("GREENLIGHT_ADMIN", ADMIN)
         .env("CHROMIUM", &chromium);
     let out = node.output().expect("node runs");
