@@ -51,6 +51,26 @@ async function signIn(token) {
   return page;
 }
 
+/** The page's First Contentful Paint (ms, or null) and the bytes it transferred (all, and the document's). */
+async function paintAndBytes(page) {
+  return page.evaluate(async () => {
+    const fcp = await new Promise((resolve) => {
+      const found = (entries) => entries.find((e) => e.name === 'first-contentful-paint');
+      const now = found(performance.getEntriesByType('paint'));
+      if (now) return resolve(now.startTime);
+      new PerformanceObserver((list) => {
+        const entry = found(list.getEntries());
+        if (entry) resolve(entry.startTime);
+      }).observe({ type: 'paint', buffered: true });
+      setTimeout(() => resolve(null), 3000);
+    });
+    const nav = performance.getEntriesByType('navigation')[0];
+    const resources = performance.getEntriesByType('resource');
+    const bytes = nav.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0);
+    return { fcp, bytes, document: nav.transferSize };
+  });
+}
+
 /** Fails on any serious or critical accessibility violation of the page. */
 async function axeClean(page, name) {
   assert.deepEqual(page.cspViolations ?? [], [], `${name}: Content-Security-Policy violations`);
@@ -79,22 +99,7 @@ test('an engineering lead signs in, reads a release and pulls the kill switch', 
   // The release detail page: first paint and bytes, measured in the browser.
   await page.goto(`${url}/ui/releases/1.4.0`);
   await page.getByRole('heading', { name: 'Quality gates' }).waitFor();
-  const perf = await page.evaluate(async () => {
-    const fcp = await new Promise((resolve) => {
-      const found = (entries) => entries.find((e) => e.name === 'first-contentful-paint');
-      const now = found(performance.getEntriesByType('paint'));
-      if (now) return resolve(now.startTime);
-      new PerformanceObserver((list) => {
-        const entry = found(list.getEntries());
-        if (entry) resolve(entry.startTime);
-      }).observe({ type: 'paint', buffered: true });
-      setTimeout(() => resolve(null), 3000);
-    });
-    const nav = performance.getEntriesByType('navigation')[0];
-    const resources = performance.getEntriesByType('resource');
-    const bytes = nav.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0);
-    return { fcp, bytes, document: nav.transferSize };
-  });
+  const perf = await paintAndBytes(page);
   console.log(`release detail: FCP ${perf.fcp?.toFixed(0)} ms, ${perf.bytes} bytes transferred`);
   assert.ok(perf.fcp !== null && perf.fcp < 1000, `FCP ${perf.fcp} ms (target < 1 s)`);
   assert.ok(perf.bytes < 200 * 1024, `${perf.bytes} bytes (target < 200 KB)`);
@@ -169,22 +174,7 @@ test('the home page offers each role its own part first', async () => {
   // First paint and bytes of the home page, measured as for the release page.
   await lead.goto(`${url}/ui/home`);
   await lead.getByRole('heading', { name: 'Waiting on' }).waitFor();
-  const perf = await lead.evaluate(async () => {
-    const fcp = await new Promise((resolve) => {
-      const found = (entries) => entries.find((e) => e.name === 'first-contentful-paint');
-      const now = found(performance.getEntriesByType('paint'));
-      if (now) return resolve(now.startTime);
-      new PerformanceObserver((list) => {
-        const entry = found(list.getEntries());
-        if (entry) resolve(entry.startTime);
-      }).observe({ type: 'paint', buffered: true });
-      setTimeout(() => resolve(null), 3000);
-    });
-    const nav = performance.getEntriesByType('navigation')[0];
-    const resources = performance.getEntriesByType('resource');
-    const bytes = nav.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0);
-    return { fcp, bytes };
-  });
+  const perf = await paintAndBytes(lead);
   console.log(`home: FCP ${perf.fcp?.toFixed(0)} ms, ${perf.bytes} bytes transferred`);
   assert.ok(perf.fcp !== null && perf.fcp < 1000, `home FCP ${perf.fcp} ms (target < 1 s)`);
   assert.ok(perf.bytes < 200 * 1024, `home ${perf.bytes} bytes (target < 200 KB)`);
