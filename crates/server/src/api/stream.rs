@@ -35,6 +35,12 @@ use greenlight_core::Action;
 /// How often the store is read for new events and steps.
 const POLL: Duration = Duration::from_millis(200);
 
+/// How often an idle stream writes a comment. A stream whose client left is only noticed when
+/// a write fails, and until then it holds its place in the per-user limit: a page left for
+/// another (each opens its own stream) must give its place back within seconds, not axum's
+/// default 15.
+const KEEP_ALIVE: Duration = Duration::from_secs(2);
+
 /// A runbook step that has just started (sent to streams of its release).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StepStarted {
@@ -307,7 +313,7 @@ pub(crate) async fn follow(
         let message = follower.next().await;
         Some((Ok(message), follower))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
 /// One client's place in a release's stream.
